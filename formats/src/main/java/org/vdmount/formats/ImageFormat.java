@@ -1,0 +1,23 @@
+package org.vdmount.formats;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** One image format: recognises its files by content and opens them. */
+public interface ImageFormat {
+
+    /** The name users see and give as a backing format: "raw", "qcow2", "vmdk". */
+    String name();
+
+    /**
+     * Whether {@code head} (the first bytes of the file, up to {@link Images#PROBE_BYTES}, fewer if
+     * the file is shorter) looks like this format. Never by file name.
+     */
+    boolean probe(ByteBuffer head);
+
+    /**
+     * Opens the image in {@code storage}, which the returned disk then owns (and closes). Backing
+     * files are opened through {@code context}, which resolves names and catches loops.
+     */
+    VirtualDisk open(Storage storage, OpenContext context) throws IOException;
+}

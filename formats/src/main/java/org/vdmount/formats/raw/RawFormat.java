@@ -1,0 +1,27 @@
+package org.vdmount.formats.raw;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import org.vdmount.formats.ImageFormat;
+import org.vdmount.formats.OpenContext;
+import org.vdmount.formats.Storage;
+import org.vdmount.formats.VirtualDisk;
+
+/** A file or block device whose bytes are the disk's bytes. */
+public final class RawFormat implements ImageFormat {
+
+    @Override
+    public String name() {
+        return "raw";
+    }
+
+    @Override
+    public boolean probe(ByteBuffer head) {
+        return true;
+    }
+
+    @Override
+    public VirtualDisk open(Storage storage, OpenContext context) throws IOException {
+        return new RawDisk(storage);
+    }
+}
