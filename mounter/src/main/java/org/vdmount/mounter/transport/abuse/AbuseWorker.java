@@ -51,6 +51,9 @@ final class AbuseWorker implements Runnable {
         completions = new Memory((long) batch * AbuseAbi.Completion.SIZE);
         writeData = new Memory(maxReqBytes);
         readArena = new Memory((long) batch * maxReqBytes);
+        // Reserved fields must be zero, and JNA's Memory is not zeroed.
+        xfer.clear();
+        pollFd.clear();
         xferView = AbuseControl.view(xfer);
         requestView = AbuseControl.view(requests);
         completionView = AbuseControl.view(completions);
