@@ -16,8 +16,8 @@ import org.vdmount.formats.VirtualDisk;
  * DOS table and its extended boot records as Linux reads them (block/partitions/msdos.c, efi.c);
  * util-linux's fdisk for type names. Damage in a table is never an error: what can be trusted is
  * listed, the rest is explained in {@link #warnings()}. Reading is bounded in time and memory
- * whatever the table says: at most {@value GptReader#MAX_ENTRIES} GPT entries of at most 4 MiB in
- * all, and at most {@value MbrReader#MAX_LOGICALS} logical partitions.
+ * whatever the table says: at most 4096 GPT entries of at most 4 MiB in
+ * all, and at most 128 logical partitions.
  */
 public final class PartitionTable {
     private static final int SECTOR = 512;
