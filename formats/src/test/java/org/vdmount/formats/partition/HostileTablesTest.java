@@ -299,7 +299,7 @@ class HostileTablesTest {
         TableBytes.mbrEntry(mbr, 100, 1, 0, 0x05, 100, 10);
         TableBytes.mbrEntry(mbr, 200, 0, 0, 0x83, 1, 10);
         assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-            for (int round = 0; round < 1000; round++) {
+            for (int round = 0; round < 600; round++) {
                 boolean isGpt = round % 2 == 0;
                 byte[] disk = (isGpt ? gpt : mbr).clone();
                 int[] hot = isGpt ? new int[] {0, 512, 1024, 2047 * 512} : new int[] {0, 100 * 512, 200 * 512};
