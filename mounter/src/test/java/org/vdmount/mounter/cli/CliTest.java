@@ -36,6 +36,23 @@ class CliTest {
     }
 
     @Test
+    void infoListsThePartitionTable() throws Exception {
+        Path image = dir.resolve("mbr.img");
+        Files.write(image, new byte[8 << 20]);
+        Path script = dir.resolve("table");
+        Files.writeString(script, "label: dos\nstart=2048, size=4096, type=83\nstart=6144, size=8192, type=c, bootable\n");
+        TestImages.run(dir, "sh", "-c", "sfdisk --quiet " + image + " < " + script);
+        Cli.Result text = Cli.run(dir, "info", image.toString());
+        assertEquals(0, text.exit(), text.toString());
+        assertTrue(text.out().contains("partition table: MBR"), text.out());
+        assertTrue(text.out().matches("(?s).*\\n  1 +1048576 +3145727 +2\\.0 MiB +Linux.*"), text.out());
+        assertTrue(text.out().matches("(?s).*\\n  2 +3145728 +7340031 +4\\.0 MiB +FAT32 \\(LBA\\) \\*.*"), text.out());
+        Cli.Result json = Cli.run(dir, "info", "--json", image.toString());
+        assertTrue(json.out().contains("\"partition-table\": \"mbr\""), json.out());
+        assertTrue(json.out().contains("\"start\": 3145728,\n      \"size\": 4194304"), json.out());
+    }
+
+    @Test
     void infoJsonIsMachineReadable() throws Exception {
         Path image = rawImage(65536, 1);
         Cli.Result r = Cli.run(dir, "info", "--json", image.toString());
