@@ -49,7 +49,8 @@ class Qcow2ReadTest {
     @ParameterizedTest(name = "cluster_size={0}")
     @CsvSource({"512", "64k", "2M"})
     void readsZstdCompressedImages(String clusterSize) throws Exception {
-        Path raw = Qcow2Fixtures.sourceRaw(dir, "src.raw", SIZE);
+        // 10 MiB so that 6 MiB to 8 MiB is a hole even with 2 MiB clusters: compressed writes need one.
+        Path raw = Qcow2Fixtures.sourceRaw(dir, "src.raw", 10 * Qcow2Fixtures.MIB);
         Path image = dir.resolve("zstd.qcow2");
         TestImages.qemuImg(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", "-o",
                 "compression_type=zstd,cluster_size=" + clusterSize, raw.toString(), image.toString());
