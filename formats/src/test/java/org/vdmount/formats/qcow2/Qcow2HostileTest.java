@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,15 +32,24 @@ class Qcow2HostileTest {
     private static final long L1_OFFSET = 40;
 
     @TempDir
+    static Path shared;
+    private static Path pristine;
+
+    @TempDir
     Path dir;
     private Path image;
 
-    /** A valid v3 image, 64 KiB clusters, with data in its first clusters. */
+    /** A valid v3 image, 64 KiB clusters, with data in its first clusters; each test damages a copy. */
+    @BeforeAll
+    static void makeImage() throws Exception {
+        pristine = shared.resolve("pristine.qcow2");
+        TestImages.qemuImg(shared, "create", "-f", "qcow2", pristine.toString(), "4M");
+        TestImages.qemuIo(pristine, "qcow2", "write -P 0x61 0 128k", "write -c -P 0x62 1M 64k");
+    }
+
     @BeforeEach
-    void makeImage() throws Exception {
-        image = dir.resolve("bad.qcow2");
-        TestImages.qemuImg(dir, "create", "-f", "qcow2", image.toString(), "4M");
-        TestImages.qemuIo(image, "qcow2", "write -P 0x61 0 128k", "write -c -P 0x62 1M 64k");
+    void copyImage() throws Exception {
+        image = Files.copy(pristine, dir.resolve("bad.qcow2"));
     }
 
     private static ImageException refused(Path file, String reason) {
