@@ -209,6 +209,18 @@ class Qcow2HostileTest {
     }
 
     @Test
+    void subclusterBothAllocatedAndZero() throws Exception {
+        Path ext = dir.resolve("ext.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-o", "extended_l2=on", ext.toString(), "1M");
+        TestImages.qemuIo(ext, "qcow2", "write -P 0x01 0 2k");
+        long l1 = Qcow2Fixtures.readLong(ext, L1_OFFSET);
+        long l2 = Qcow2Fixtures.readLong(ext, l1) & ClusterMap.OFFSET_MASK;
+        assertEquals(1L, Qcow2Fixtures.readLong(ext, l2 + 8), "subcluster 0 allocated");
+        Qcow2Fixtures.patchLong(ext, l2 + 8, 1L | (1L << 32));
+        refused(ext, "subcluster at virtual offset 0 is marked both allocated and zero");
+    }
+
+    @Test
     void encryptedImages() throws Exception {
         Qcow2Fixtures.patchInt(image, 32, 1);
         refused(image, "encrypted qcow2 is not supported yet");
