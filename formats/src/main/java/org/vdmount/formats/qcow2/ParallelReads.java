@@ -18,7 +18,11 @@ import java.util.concurrent.Future;
  * piece runs in place), so a piece never waits on the pool and the pool cannot deadlock.
  */
 final class ParallelReads {
-    static final int THREADS = Runtime.getRuntime().availableProcessors();
+    /**
+     * Pieces per read. At least four, like qemu's own decompression threads: on a machine shared
+     * with other work, a reader with more runnable threads keeps its share of the cores.
+     */
+    static final int THREADS = Math.max(4, Runtime.getRuntime().availableProcessors());
 
     /** A range piece: read {@code length} bytes at virtual {@code offset} into {@code dst}. */
     @FunctionalInterface
@@ -42,7 +46,7 @@ final class ParallelReads {
 
     /** Whether a read of this many compressed clusters should be split here. */
     static boolean worthSplitting(int compressedClusters) {
-        return THREADS > 1 && compressedClusters >= 4 && !(Thread.currentThread() instanceof Worker);
+        return compressedClusters >= 4 && !(Thread.currentThread() instanceof Worker);
     }
 
     /**
