@@ -80,6 +80,22 @@ class Qcow2ReadTest {
         assertEquals("zstd", info.compression());
     }
 
+    @ParameterizedTest(name = "compressed={0}")
+    @CsvSource({"true", "false"})
+    void readsAnImageWhoseSizeIsNotAClusterMultiple(boolean compressed) throws Exception {
+        Path raw = Qcow2Fixtures.sourceRaw(dir, "src.raw", 3 * Qcow2Fixtures.MIB);
+        Qcow2Fixtures.resize(raw, 3 * Qcow2Fixtures.MIB - 1536);
+        TestImages.writePattern(raw, 3 * Qcow2Fixtures.MIB - 70_000, 68_464, 9);
+        Path image = dir.resolve("odd.qcow2");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("convert", "-f", "raw", "-O", "qcow2"));
+        if (compressed) {
+            args.add("-c");
+        }
+        args.addAll(java.util.List.of(raw.toString(), image.toString()));
+        TestImages.qemuImg(dir, args.toArray(String[]::new));
+        checkAgainstQemu(image, "v3");
+    }
+
     @Test
     void readsCompressedClustersWrittenByQemuIo() throws Exception {
         Path image = dir.resolve("io.qcow2");
