@@ -21,7 +21,7 @@ final class Qcow2Disk extends AbstractVirtualDisk {
     private final CompressedClusters compressed;
     private final int clusterSize;
     private final DiskInfo info;
-    /** Closed in this order: the backing disk, an external data file, the image file. */
+    /** Closed in this order: cached tables and clusters, the backing disk, an external data file, the image file. */
     private final List<Closeable> resources;
 
     Qcow2Disk(long size, VirtualDisk backing, ClusterMap clusters, CompressedClusters compressed,
