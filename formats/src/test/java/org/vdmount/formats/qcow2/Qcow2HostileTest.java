@@ -201,6 +201,27 @@ class Qcow2HostileTest {
     }
 
     @Test
+    void damagedClusterInsideALargeParallelRead() throws Exception {
+        Path raw = Files.createFile(dir.resolve("text.raw"));
+        Qcow2Fixtures.writeText(raw, 0, 2 * Qcow2Fixtures.MIB, 1);
+        Path packed = dir.resolve("packed.qcow2");
+        TestImages.qemuImg(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), packed.toString());
+        long l1 = Qcow2Fixtures.readLong(packed, L1_OFFSET);
+        long l2 = Qcow2Fixtures.readLong(packed, l1) & ClusterMap.OFFSET_MASK;
+        Qcow2Fixtures.patchLong(packed, l2 + 20 * Long.BYTES, ClusterMap.COMPRESSED | 512);
+        try (VirtualDisk disk = Images.open(packed)) {
+            ImageException e = assertThrows(ImageException.class,
+                    () -> disk.read(ByteBuffer.allocateDirect(2 * Qcow2Fixtures.MIB), 0));
+            assertTrue(e.getMessage().startsWith(packed + ": compressed cluster at virtual offset 1310720"),
+                    e.getMessage());
+            // The other clusters still read.
+            ByteBuffer head = ByteBuffer.allocate(1 << 20);
+            disk.read(head, 0);
+            assertEquals(Files.readAllBytes(raw)[123_456], head.get(123_456));
+        }
+    }
+
+    @Test
     void unalignedDataCluster() throws Exception {
         long entryAt = l2Offset();
         long entry = Qcow2Fixtures.readLong(image, entryAt);
