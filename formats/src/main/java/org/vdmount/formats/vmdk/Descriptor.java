@@ -88,6 +88,16 @@ final class Descriptor {
         return total;
     }
 
+    /** Whether an embedded descriptor area is empty (the extents of a split sparse disk reserve one). */
+    static boolean blank(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != 0 && b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Parses descriptor bytes (trailing NUL padding of an embedded descriptor is ignored). */
     static Descriptor parse(byte[] bytes, String file) throws ImageException {
         int end = bytes.length;

@@ -48,8 +48,9 @@ final class VmdkOpener {
             DiskInfo info;
             if (magic == SparseHeader.MAGIC) {
                 SparseHeader header = SparseHeader.read(storage);
-                if (header.hasDescriptor()) {
-                    descriptor = Descriptor.parse(embeddedDescriptor(header), storage.name());
+                byte[] embedded = header.hasDescriptor() ? embeddedDescriptor(header) : null;
+                if (embedded != null && !Descriptor.blank(embedded)) {
+                    descriptor = Descriptor.parse(embedded, storage.name());
                     storageUsed = openExtents(descriptor, true);
                 } else {
                     descriptor = null;
