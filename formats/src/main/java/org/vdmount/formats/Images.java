@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.qcow2.Qcow2Format;
 import org.vdmount.formats.raw.RawFormat;
 import org.vdmount.formats.vmdk.VmdkFormat;
@@ -21,6 +22,7 @@ public final class Images {
     private static final List<ImageFormat> FORMATS = List.of(
             new Qcow2Format(),
             new VmdkFormat(),
+            new OvaFormat(),
             new RawFormat());
 
     private Images() {
