@@ -119,21 +119,40 @@ abstract class GrainExtent implements Extent {
 
     @Override
     public void readCompressed(long offset, long locator, ByteBuffer dst) throws IOException {
+        int within = (int) (offset % grainBytes);
+        if (within == 0 && dst.remaining() == grainBytes) {
+            // A whole grain, as sequential readers ask: inflate straight into the caller's buffer.
+            inflate(locator, dst.slice());
+            dst.position(dst.limit());
+            return;
+        }
         byte[] grain;
         synchronized (inflated) {
             grain = inflated.get(locator);
         }
         if (grain == null) {
-            grain = inflate(locator);
+            grain = new byte[grainBytes];
+            inflate(locator, ByteBuffer.wrap(grain));
             synchronized (inflated) {
                 inflated.put(locator, grain);
             }
         }
-        int within = (int) (offset % grainBytes);
         dst.put(grain, within, dst.remaining());
     }
 
-    private byte[] inflate(long locator) throws IOException {
+    /** Per-thread buffers for compressed input: decoding allocates nothing per grain. */
+    private static final ThreadLocal<ByteBuffer[]> INPUTS = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
+
+    private static ByteBuffer input(int size) {
+        ByteBuffer[] holder = INPUTS.get();
+        if (holder[0] == null || holder[0].capacity() < size) {
+            holder[0] = ByteBuffer.allocateDirect(Math.max(size, 256 * 1024));
+        }
+        return holder[0].clear().limit(size);
+    }
+
+    /** Inflates the grain at {@code locator} into {@code out} (up to a whole grain); a short grain ends in zeros. */
+    private void inflate(long locator, ByteBuffer out) throws IOException {
         long dataAt = locator;
         int dataLength;
         int limit = 2 * grainBytes + 4096;
@@ -142,7 +161,8 @@ abstract class GrainExtent implements Extent {
                 throw new ImageException(storage.name(), "compressed grain at offset " + locator
                         + " lies past the end of the file (" + fileSize + " bytes)");
             }
-            ByteBuffer marker = read(locator, 12);
+            ByteBuffer marker = input(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            storage.readFully(marker, locator);
             long size = marker.getInt(8) & 0xffffffffL;
             if (size == 0 || size > limit) {
                 throw new ImageException(storage.name(), "compressed grain at offset " + locator
@@ -162,21 +182,20 @@ abstract class GrainExtent implements Extent {
                         + " lies past the end of the file (" + fileSize + " bytes)");
             }
         }
-        byte[] input = new byte[dataLength];
-        storage.readFully(ByteBuffer.wrap(input), dataAt);
-        byte[] out = new byte[grainBytes];
+        ByteBuffer in = input(dataLength);
+        storage.readFully(in, dataAt);
+        in.flip();
         Inflater inflater = INFLATERS.get();
         inflater.reset();
-        inflater.setInput(input);
-        int total = 0;
+        inflater.setInput(in);
+        int wanted = out.remaining();
         boolean finished;
         try {
-            while (total < grainBytes) {
-                int n = inflater.inflate(out, total, grainBytes - total);
+            while (out.hasRemaining()) {
+                int n = inflater.inflate(out);
                 if (n == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
                     break;
                 }
-                total += n;
             }
             finished = inflater.finished();
         } catch (DataFormatException e) {
@@ -185,11 +204,14 @@ abstract class GrainExtent implements Extent {
         } finally {
             inflater.reset();
         }
-        if (total < grainBytes && !finished) {
+        if (out.hasRemaining() && !finished) {
             throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                    + " is truncated: its deflate stream ends after " + total + " of " + grainBytes + " bytes");
+                    + " is truncated: its deflate stream ends after " + (wanted - out.remaining()) + " of "
+                    + grainBytes + " bytes");
         }
-        return out;
+        while (out.hasRemaining()) {
+            out.put((byte) 0);
+        }
     }
 
     protected final ByteBuffer read(long at, int n) throws IOException {

@@ -1,19 +1,19 @@
 package org.vdmount.formats.vmdk;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
-import com.google.common.util.concurrent.UncheckedExecutionException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.concurrent.ExecutionException;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Grain tables recently used by any extent of one disk, decoded, bounded by the number of entries
- * held: a disk split in thousands of extents shares one budget instead of one each.
+ * held: a disk split in thousands of extents shares one budget instead of one each. Least recently
+ * used tables go first. Loading happens outside the lock, so a slow read never blocks other readers
+ * (two threads may load the same table at once; both get the same bytes).
  */
 final class TableCache {
     /** 4 Mi entries of 8 bytes: 32 MiB, enough to map 256 GiB of 64 KiB grains without a re-read. */
-    private static final long MAX_ENTRIES = 4L << 20;
+    static final long MAX_ENTRIES = 4L << 20;
 
     @FunctionalInterface
     interface Loader {
@@ -23,33 +23,48 @@ final class TableCache {
     private record Key(Object owner, long table) {
     }
 
-    private final Cache<Key, long[]> cache = CacheBuilder.newBuilder()
-            .maximumWeight(MAX_ENTRIES)
-            .weigher((Key k, long[] v) -> Math.max(1, v.length))
-            .concurrencyLevel(4)
-            .build();
+    private final long budget;
+    private final LinkedHashMap<Key, long[]> tables = new LinkedHashMap<>(64, 0.75f, true);
+    private long held;
+
+    TableCache() {
+        this(MAX_ENTRIES);
+    }
+
+    TableCache(long budget) {
+        this.budget = budget;
+    }
 
     long[] get(Object owner, long table, Loader loader) throws IOException {
-        try {
-            return cache.get(new Key(owner, table), () -> {
-                try {
-                    return loader.load();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (ExecutionException | UncheckedExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof UncheckedIOException u) {
-                throw u.getCause();
+        Key key = new Key(owner, table);
+        synchronized (this) {
+            long[] cached = tables.get(key);
+            if (cached != null) {
+                return cached;
             }
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IOException(cause);
         }
+        long[] loaded = loader.load();
+        synchronized (this) {
+            long[] previous = tables.put(key, loaded);
+            held += weight(loaded) - (previous == null ? 0 : weight(previous));
+            Iterator<Map.Entry<Key, long[]>> eldest = tables.entrySet().iterator();
+            while (held > budget && eldest.hasNext()) {
+                Map.Entry<Key, long[]> e = eldest.next();
+                if (e.getKey().equals(key)) {
+                    continue;
+                }
+                held -= weight(e.getValue());
+                eldest.remove();
+            }
+        }
+        return loaded;
+    }
+
+    synchronized long held() {
+        return held;
+    }
+
+    private static long weight(long[] table) {
+        return Math.max(1, table.length);
     }
 }
