@@ -26,6 +26,11 @@ interface Extent extends Closeable {
         throw new ImageException(toString(), "no compressed grains in this extent");
     }
 
+    /** Whether allocated grains are stored compressed. */
+    default boolean compressedGrains() {
+        return false;
+    }
+
     /** Grain size in bytes, 0 for extents without grains. */
     default int grainBytes() {
         return 0;

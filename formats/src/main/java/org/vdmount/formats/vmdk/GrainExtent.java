@@ -71,6 +71,11 @@ abstract class GrainExtent implements Extent {
     }
 
     @Override
+    public boolean compressedGrains() {
+        return compressed();
+    }
+
+    @Override
     public int grainBytes() {
         return grainBytes;
     }

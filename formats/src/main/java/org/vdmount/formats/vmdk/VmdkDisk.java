@@ -2,6 +2,8 @@ package org.vdmount.formats.vmdk;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
@@ -9,6 +11,7 @@ import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Run;
+import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.VirtualDisk;
 
@@ -20,6 +23,10 @@ final class VmdkDisk extends AbstractVirtualDisk {
     private final DiskInfo info;
     private final List<Closeable> others;
     private final VirtualDisk parent;
+    /** Whether any extent compresses its grains, and the smallest grain of those that have grains. */
+    private final boolean compressed;
+    private final long minGrain;
+    private static final int PARALLEL_MIN_GRAINS = 4;
 
     /**
      * @param lines  the descriptor line of each extent (entries may be null for a bare extent)
@@ -38,6 +45,16 @@ final class VmdkDisk extends AbstractVirtualDisk {
         this.info = info;
         this.others = others;
         this.parent = parent;
+        boolean anyCompressed = false;
+        long smallest = Long.MAX_VALUE;
+        for (Extent e : this.extents) {
+            anyCompressed |= e.compressedGrains();
+            if (e.grainBytes() > 0) {
+                smallest = Math.min(smallest, e.grainBytes());
+            }
+        }
+        this.compressed = anyCompressed;
+        this.minGrain = smallest == Long.MAX_VALUE ? 0 : smallest;
     }
 
     private static long total(List<Extent> extents) {
@@ -66,6 +83,64 @@ final class VmdkDisk extends AbstractVirtualDisk {
             pos = stop;
             i++;
         }
+    }
+
+    /**
+     * Large reads of compressed disks (streamOptimized, OVAs) inflate their grains in parallel: the
+     * calling thread and the common pool share the grains, everything else reads as usual.
+     */
+    @Override
+    public void read(ByteBuffer dst, long offset) throws IOException {
+        int length = dst.remaining();
+        if (!compressed || length < PARALLEL_MIN_GRAINS * minGrain) {
+            super.read(dst, offset);
+            return;
+        }
+        checkRange(offset, length);
+        List<Run> runs = new ArrayList<>();
+        mapLocal(offset, length, runs::add);
+        List<Run> grains = runs.stream().filter(r -> r.kind() == RunKind.COMPRESSED).toList();
+        if (grains.size() < PARALLEL_MIN_GRAINS) {
+            super.read(dst, offset);
+            return;
+        }
+        int base = dst.position();
+        long stretch = -1;
+        for (Run run : runs) {
+            if (run.kind() == RunKind.COMPRESSED) {
+                if (stretch >= 0) {
+                    super.read(part(dst, base, offset, stretch, run.offset()), stretch);
+                    stretch = -1;
+                }
+            } else if (stretch < 0) {
+                stretch = run.offset();
+            }
+        }
+        if (stretch >= 0) {
+            super.read(part(dst, base, offset, stretch, offset + length), stretch);
+        }
+        try {
+            grains.parallelStream().forEach(run -> {
+                try {
+                    readCompressed(run, part(dst, base, offset, run.offset(), run.end()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            // A pool thread's exception may arrive wrapped once more; report the format's own.
+            Throwable cause = e;
+            while (cause instanceof UncheckedIOException u && u.getCause() != null) {
+                cause = u.getCause();
+            }
+            throw cause instanceof IOException io ? io : e.getCause();
+        }
+        dst.position(base + length);
+    }
+
+    private static ByteBuffer part(ByteBuffer dst, int base, long offset, long from, long to) {
+        int at = base + (int) (from - offset);
+        return dst.duplicate().limit(at + (int) (to - from)).position(at);
     }
 
     @Override
