@@ -200,4 +200,46 @@ class VmdkHostileTest {
             refused(s, "lies outside the file");
         }
     }
+
+    @Test
+    void damagedCowdAndSeSparseExtents() throws Exception {
+        Path cowd = dir.resolve("d-delta.vmdk");
+        VmdkFixtures.cowd(cowd, 8192, 1, java.util.Map.of(5, (byte) 1));
+        Path d = VmdkFixtures.descriptor(dir.resolve("d.vmdk"), "vmfsSparse", null, null,
+                "RW 8192 VMFSSPARSE \"d-delta.vmdk\"");
+        byte[] good = Files.readAllBytes(cowd);
+        VmdkFixtures.patch(cowd, 20, le(4).putInt(0, 0x7fffffff));
+        ImageException e = assertThrows(ImageException.class, () -> Images.open(d));
+        assertTrue(e.getMessage().startsWith(cowd + ": COWD grain directory at sector 2147483647"), e.getMessage());
+        Files.write(cowd, good);
+        VmdkFixtures.patch(cowd, 16, le(4).putInt(0, 0));
+        e = assertThrows(ImageException.class, () -> Images.open(d));
+        assertTrue(e.getMessage().contains("COWD grain size of 0 sectors is out of range"), e.getMessage());
+        Files.write(cowd, good);
+        VmdkFixtures.patch(cowd, 4 * 512, le(4).putInt(0, 0x7ffffff0));
+        e = assertThrows(ImageException.class, () -> Images.open(d));
+        assertTrue(e.getMessage().contains("COWD grain table 0 at sector 2147483632 lies outside the file"),
+                e.getMessage());
+
+        Path se = dir.resolve("s-sesparse.vmdk");
+        VmdkFixtures.seSparse(se, 8192, java.util.Map.of(5, (byte) 1));
+        Path s = VmdkFixtures.descriptor(dir.resolve("s.vmdk"), "seSparse", null, null,
+                "RW 8192 SESPARSE \"s-sesparse.vmdk\"");
+        good = Files.readAllBytes(se);
+        VmdkFixtures.patch(se, 8, le(8).putLong(0, 0x300000001L));
+        e = assertThrows(ImageException.class, () -> Images.open(s));
+        assertTrue(e.getMessage().contains("seSparse version 0x300000001 is not supported"), e.getMessage());
+        Files.write(se, good);
+        VmdkFixtures.patch(se, 512 + 24, le(8).putLong(0, 1));
+        e = assertThrows(ImageException.class, () -> Images.open(s));
+        assertTrue(e.getMessage().contains("journal needs replaying"), e.getMessage());
+        Files.write(se, good);
+        VmdkFixtures.patch(se, 128, le(8).putLong(0, 1L << 50));
+        e = assertThrows(ImageException.class, () -> Images.open(s));
+        assertTrue(e.getMessage().contains("seSparse grain directory at sector"), e.getMessage());
+        Files.write(se, good);
+        VmdkFixtures.patch(se, 8 * 512, le(8).putLong(0, 0x7000000000000000L));
+        e = assertThrows(ImageException.class, () -> Images.open(s));
+        assertTrue(e.getMessage().contains("seSparse grain directory entry 0 is damaged"), e.getMessage());
+    }
 }

@@ -201,4 +201,19 @@ class VmdkQemuTest {
             assertEquals(List.of(vmdk.toString()), disk.info().files());
         }
     }
+
+    /** One grain table covers 32 MiB; these disks are far smaller, their tables cover past the end. */
+    @ParameterizedTest
+    @ValueSource(strings = {"streamOptimized", "monolithicSparse"})
+    void readsTinyDisksWhoseGrainTableCoversMoreThanTheCapacity(String subformat) throws Exception {
+        Path raw = dir.resolve("tiny.raw");
+        Files.write(raw, TestImages.pattern(3 * 512, 9));
+        Path vmdk = dir.resolve("tiny.vmdk");
+        TestImages.qemuImg(dir, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=" + subformat,
+                raw.toString(), vmdk.toString());
+        try (VirtualDisk disk = Images.open(vmdk)) {
+            TestImages.assertSameBytes(TestImages.qemuRaw(vmdk), disk);
+            TestImages.assertSameBytes(raw, disk);
+        }
+    }
 }
