@@ -98,16 +98,14 @@ final class Descriptor {
         return true;
     }
 
-    /** Parses descriptor bytes (trailing NUL padding of an embedded descriptor is ignored). */
+    /**
+     * Parses descriptor bytes. The descriptor ends at the first NUL, as a C string: qemu rewrites
+     * the CID in place in a sector-sized buffer, so a shorter rewrite leaves the old tail after it.
+     */
     static Descriptor parse(byte[] bytes, String file) throws ImageException {
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] == 0) {
-            end--;
-        }
-        for (int i = 0; i < end; i++) {
-            if (bytes[i] == 0) {
-                throw new ImageException(file, "descriptor holds binary data at byte " + i + "; not a VMDK descriptor");
-            }
+        int end = 0;
+        while (end < bytes.length && bytes[end] != 0) {
+            end++;
         }
         String encoding = findEncoding(bytes, end);
         String text = decode(bytes, end, encoding, file);

@@ -47,13 +47,15 @@ public final class VmdkFormat implements ImageFormat {
         int n = Math.min(b.remaining(), 4096);
         byte[] bytes = new byte[n];
         b.duplicate().get(bytes);
-        // qemu pads a rewritten descriptor with NULs to a whole sector: text, then only NULs.
+        // The text ends at the first NUL: qemu rewrites descriptors in sector-sized buffers, which
+        // leaves NUL padding, or the tail of a longer former text, after it.
         int end = 0;
         while (end < n && bytes[end] != 0) {
             end++;
         }
-        for (int i = end; i < n; i++) {
-            if (bytes[i] != 0) {
+        for (int i = 0; i < end; i++) {
+            int c = bytes[i] & 0xff;
+            if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') {
                 return false;
             }
         }

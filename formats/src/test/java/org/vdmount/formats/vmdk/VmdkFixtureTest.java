@@ -89,6 +89,19 @@ class VmdkFixtureTest {
     }
 
     @Test
+    void endsTheDescriptorAtTheFirstNul() throws Exception {
+        Files.write(dir.resolve("f.bin"), TestImages.pattern(512, 4));
+        Path vmdk = dir.resolve("nul.vmdk");
+        Files.write(vmdk, ("# Disk DescriptorFile\nversion=1\nCID=abc\ncreateType=\"monolithicFlat\"\n"
+                + "RW 1 FLAT \"f.bin\" 0\n\0leftover of a longer former text\nRW 9 ZERO\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        try (VirtualDisk disk = Images.open(vmdk)) {
+            assertEquals(512, disk.size());
+            assertArrayEquals(TestImages.pattern(512, 4), read(disk, 0, 512));
+        }
+    }
+
+    @Test
     void readsARenamedMonolithicSparseFileFromItself() throws Exception {
         Path raw = dir.resolve("src.raw");
         Files.write(raw, TestImages.pattern(3 << 20, 5));
@@ -235,7 +248,9 @@ class VmdkFixtureTest {
         assertTrue(f.probe(ByteBuffer.wrap("# Disk DescriptorFile\nversion=1\n".getBytes(StandardCharsets.UTF_8))));
         assertTrue(f.probe(ByteBuffer.wrap("version=1\ncreateType=\"custom\"\n\0\0\0".getBytes(StandardCharsets.UTF_8))));
         assertTrue(!f.probe(ByteBuffer.wrap("hello\nworld\n".getBytes(StandardCharsets.UTF_8))));
-        assertTrue(!f.probe(ByteBuffer.wrap("createType=x\0binary".getBytes(StandardCharsets.UTF_8))));
+        assertTrue(!f.probe(ByteBuffer.wrap("createType=x\u0001\u0002binary".getBytes(StandardCharsets.UTF_8))));
+        // qemu rewrites the CID in a sector-sized buffer: a shorter text leaves the old tail after a NUL.
+        assertTrue(f.probe(ByteBuffer.wrap("# Disk DescriptorFile\nCID=1\n\0ID=12345678\n".getBytes(StandardCharsets.UTF_8))));
         assertTrue(!f.probe(ByteBuffer.allocate(512)));
     }
 }
