@@ -99,6 +99,18 @@ class VmdkHostileTest {
     }
 
     @Test
+    void aGrainPastTheEndIsAnErrorNotZeros() throws Exception {
+        long gd = headerLong(sparse, 56);
+        ByteBuffer entry = le(4).put(Files.readAllBytes(sparse), (int) (gd * 512), 4).flip();
+        long table = entry.getInt() & 0xffffffffL;
+        VmdkFixtures.patch(sparse, table * 512 + 4 * 3, le(4).putInt(0, 0x00ffffff));
+        long rgd = headerLong(sparse, 48);
+        entry = le(4).put(Files.readAllBytes(sparse), (int) (rgd * 512), 4).flip();
+        VmdkFixtures.patch(sparse, (entry.getInt() & 0xffffffffL) * 512 + 4 * 3, le(4).putInt(0, 0x00ffffff));
+        refused(sparse, "truncated: needs");
+    }
+
+    @Test
     void absurdHeaderValues() throws Exception {
         byte[] good = Files.readAllBytes(sparse);
         VmdkFixtures.patch(sparse, 44, le(4).putInt(0, 1 << 31));
