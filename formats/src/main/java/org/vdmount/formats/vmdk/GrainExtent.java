@@ -3,11 +3,6 @@ package org.vdmount.formats.vmdk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
-import org.vdmount.formats.ImageException;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;
@@ -23,9 +18,6 @@ abstract class GrainExtent implements Extent {
     static final long ZEROED = -2;
     /** A directory entry with no table: every grain it covers is unallocated. */
     static final long[] NO_TABLE = new long[0];
-    /** Inflated grains kept per extent: enough for readers crossing grain boundaries. */
-    private static final int INFLATED_CACHE = 16;
-    private static final ThreadLocal<Inflater> INFLATERS = ThreadLocal.withInitial(() -> new Inflater(false));
 
     protected final Storage storage;
     protected final long fileSize;
@@ -34,12 +26,7 @@ abstract class GrainExtent implements Extent {
     protected final int tableEntries;
     private final long tableCount;
     private final TableCache tables;
-    private final Map<Long, byte[]> inflated = new LinkedHashMap<>(32, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, byte[]> eldest) {
-            return size() > INFLATED_CACHE;
-        }
-    };
+    private volatile CompressedGrains grains;
 
     GrainExtent(Storage storage, long length, int grainBytes, int tableEntries, long tableCount, TableCache tables)
             throws IOException {
@@ -124,99 +111,21 @@ abstract class GrainExtent implements Extent {
 
     @Override
     public void readCompressed(long offset, long locator, ByteBuffer dst) throws IOException {
-        int within = (int) (offset % grainBytes);
-        if (within == 0 && dst.remaining() == grainBytes) {
-            // A whole grain, as sequential readers ask: inflate straight into the caller's buffer.
-            inflate(locator, dst.slice());
-            dst.position(dst.limit());
-            return;
-        }
-        byte[] grain;
-        synchronized (inflated) {
-            grain = inflated.get(locator);
-        }
-        if (grain == null) {
-            grain = new byte[grainBytes];
-            inflate(locator, ByteBuffer.wrap(grain));
-            synchronized (inflated) {
-                inflated.put(locator, grain);
-            }
-        }
-        dst.put(grain, within, dst.remaining());
+        grains().read(offset, locator, dst);
     }
 
-    /** Per-thread buffers for compressed input: decoding allocates nothing per grain. */
-    private static final ThreadLocal<ByteBuffer[]> INPUTS = ThreadLocal.withInitial(() -> new ByteBuffer[1]);
-
-    private static ByteBuffer input(int size) {
-        ByteBuffer[] holder = INPUTS.get();
-        if (holder[0] == null || holder[0].capacity() < size) {
-            holder[0] = ByteBuffer.allocateDirect(Math.max(size, 256 * 1024));
-        }
-        return holder[0].clear().limit(size);
-    }
-
-    /** Inflates the grain at {@code locator} into {@code out} (up to a whole grain); a short grain ends in zeros. */
-    private void inflate(long locator, ByteBuffer out) throws IOException {
-        long dataAt = locator;
-        int dataLength;
-        int limit = 2 * grainBytes + 4096;
-        if (markers()) {
-            if (locator + 12 > fileSize) {
-                throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                        + " lies past the end of the file (" + fileSize + " bytes)");
-            }
-            ByteBuffer marker = input(12).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            storage.readFully(marker, locator);
-            long size = marker.getInt(8) & 0xffffffffL;
-            if (size == 0 || size > limit) {
-                throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                        + " has an impossible size of " + size + " bytes");
-            }
-            dataAt = locator + 12;
-            if (dataAt + size > fileSize) {
-                throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                        + " is truncated: " + size + " bytes wanted, the file ends after "
-                        + (fileSize - dataAt));
-            }
-            dataLength = (int) size;
-        } else {
-            dataLength = (int) Math.min(limit, fileSize - locator);
-            if (dataLength <= 0) {
-                throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                        + " lies past the end of the file (" + fileSize + " bytes)");
-            }
-        }
-        ByteBuffer in = input(dataLength);
-        storage.readFully(in, dataAt);
-        in.flip();
-        Inflater inflater = INFLATERS.get();
-        inflater.reset();
-        inflater.setInput(in);
-        int wanted = out.remaining();
-        boolean finished;
-        try {
-            while (out.hasRemaining()) {
-                int n = inflater.inflate(out);
-                if (n == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
-                    break;
+    /** Created on first use: only streamOptimized extents ever need it. */
+    private CompressedGrains grains() {
+        CompressedGrains g = grains;
+        if (g == null) {
+            synchronized (this) {
+                if (grains == null) {
+                    grains = new CompressedGrains(storage, fileSize, grainBytes, markers());
                 }
+                g = grains;
             }
-            finished = inflater.finished();
-        } catch (DataFormatException e) {
-            throw new ImageException(storage.name(), "compressed grain at offset " + locator + " is damaged: "
-                    + e.getMessage());
-        } finally {
-            inflater.reset();
         }
-        if (out.hasRemaining() && !finished) {
-            throw new ImageException(storage.name(), "compressed grain at offset " + locator
-                    + " is truncated: its deflate stream ends after " + (wanted - out.remaining()) + " of "
-                    + grainBytes + " bytes");
-        }
-        while (out.hasRemaining()) {
-            out.put((byte) 0);
-        }
+        return g;
     }
 
     protected final ByteBuffer read(long at, int n) throws IOException {
