@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
@@ -78,7 +77,7 @@ final class VmdkOpener {
             if (descriptor != null && descriptor.parentFileNameHint() != null) {
                 parent = openParent(descriptor);
             }
-            info = describe(descriptor, parent);
+            info = VmdkInfo.describe(storage.name(), descriptor, extents, lines, parent, files, fileBytes);
             return new VmdkDisk(extents, lines, parent, info, others);
         } catch (IOException | RuntimeException e) {
             for (Extent x : extents) {
@@ -220,56 +219,6 @@ final class VmdkOpener {
             }
         }
         return parent;
-    }
-
-    private DiskInfo describe(Descriptor descriptor, VirtualDisk parent) {
-        long size = 0;
-        for (Extent e : extents) {
-            size += e.length();
-        }
-        String subformat = descriptor == null ? bareKind() : descriptor.createType();
-        DiskInfo info = new DiskInfo(storage.name(), "vmdk").subformat(subformat).virtualSize(size).fileSize(fileBytes);
-        for (Extent e : extents) {
-            if (e.grainBytes() > 0) {
-                info.clusterSize(e.grainBytes());
-                break;
-            }
-        }
-        for (Extent e : extents) {
-            if (e instanceof HostedSparseExtent h && h.header().compressed()) {
-                info.compression("deflate");
-                break;
-            }
-        }
-        if (descriptor != null) {
-            for (Map.Entry<String, String> k : descriptor.keys().entrySet()) {
-                info.detail(k.getKey(), k.getValue());
-            }
-        }
-        for (int i = 0; i < extents.size(); i++) {
-            ExtentLine line = lines.get(i);
-            String what = extents.get(i).describe();
-            String text = line == null ? "" : line.text();
-            info.detail("extent." + (i + 1), text + (what.isEmpty() ? "" : (text.isEmpty() ? "" : " ") + "(" + what + ")"));
-        }
-        if (descriptor != null) {
-            for (Map.Entry<String, String> k : descriptor.ddb().entrySet()) {
-                info.detail(k.getKey(), k.getValue());
-            }
-        }
-        if (parent != null) {
-            info.detail("parent", parent.info().name());
-        }
-        info.files().addAll(files);
-        return info;
-    }
-
-    private String bareKind() {
-        Extent e = extents.get(0);
-        if (e instanceof HostedSparseExtent h) {
-            return h.header().compressed() ? "streamOptimized extent" : "sparse extent";
-        }
-        return e instanceof CowdExtent ? "vmfsSparse extent" : "seSparse extent";
     }
 
     private static void closeQuietly(Closeable c) {
