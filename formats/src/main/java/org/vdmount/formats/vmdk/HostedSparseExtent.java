@@ -12,8 +12,11 @@ import org.vdmount.formats.Storage;
  * unless it points outside the file, then the redundant copy's.
  */
 final class HostedSparseExtent extends GrainExtent {
-    /** 16 Mi tables: far beyond any real extent (2 TiB of 64 KiB grains needs 64 Ki). */
-    private static final long MAX_DIRECTORY_ENTRIES = 1L << 24;
+    /**
+     * 2 Mi tables: 64 TiB at VMware's geometry, far beyond any hosted extent (2 TiB needs 64 Ki),
+     * and a bound on what a hostile header can make us allocate (16 MiB per directory copy).
+     */
+    private static final long MAX_DIRECTORY_ENTRIES = 1L << 21;
 
     private final SparseHeader header;
     private final long[] directory;

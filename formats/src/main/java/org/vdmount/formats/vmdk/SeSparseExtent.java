@@ -19,7 +19,8 @@ final class SeSparseExtent extends GrainExtent {
     static final long VERSION = 0x200000001L;
     private static final int TABLE_ENTRIES = 4096;
     private static final int GRAIN_SECTORS = 8;
-    private static final int MAX_DIRECTORY_ENTRIES = 1 << 24;
+    /** 4 Mi tables of 16 MiB: 64 TiB, above seSparse's 62 TB limit. */
+    private static final int MAX_DIRECTORY_ENTRIES = 1 << 22;
 
     private final long[] directory;
     private final long tablesAt;
