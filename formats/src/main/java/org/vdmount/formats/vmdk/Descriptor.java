@@ -256,7 +256,7 @@ final class Descriptor {
         if (encoding != null) {
             Charset charset;
             try {
-                charset = Charset.forName(encoding.equalsIgnoreCase("GBK") ? "GBK" : encoding);
+                charset = Charset.forName(encoding);
             } catch (IllegalCharsetNameException | UnsupportedCharsetException e) {
                 throw new ImageException(file, "descriptor encoding \"" + encoding + "\" is not supported");
             }

@@ -89,6 +89,18 @@ class VmdkFixtureTest {
     }
 
     @Test
+    void readsAnUndeclaredWindows1252Descriptor() throws Exception {
+        String name = "\u00e9t\u00e9.bin";
+        Files.write(dir.resolve(name), TestImages.pattern(512, 6));
+        Path vmdk = dir.resolve("old.vmdk");
+        Files.write(vmdk, ("# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\nRW 1 FLAT \"" + name
+                + "\" 0\n").getBytes(Charset.forName("windows-1252")));
+        try (VirtualDisk disk = Images.open(vmdk)) {
+            assertArrayEquals(TestImages.pattern(512, 6), read(disk, 0, 512));
+        }
+    }
+
+    @Test
     void endsTheDescriptorAtTheFirstNul() throws Exception {
         Files.write(dir.resolve("f.bin"), TestImages.pattern(512, 4));
         Path vmdk = dir.resolve("nul.vmdk");
