@@ -46,9 +46,11 @@ public final class OvaFormat implements ImageFormat {
             if (size < 0) {
                 return false;
             }
-            if (type == 'x' && pos + 512 + size <= b.remaining()) {
-                String pax = ascii(b, base + pos + 512, (int) Math.min(size, 4096));
-                if (pax.toLowerCase(Locale.ROOT).contains(".ovf\n")) {
+            if ((type == 'x' || type == 'L') && pos + 512 + size <= b.remaining()) {
+                // The long name of the next member: in a pax "path=" record, or a GNU ././@LongLink.
+                String text = ascii(b, base + pos + 512, (int) Math.min(size, 4096)).toLowerCase(Locale.ROOT);
+                int nul = text.indexOf('\0');
+                if (text.contains(".ovf\n") || (nul >= 0 ? text.substring(0, nul) : text).endsWith(".ovf")) {
                     return true;
                 }
             }

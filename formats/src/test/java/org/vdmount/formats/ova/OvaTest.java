@@ -111,6 +111,18 @@ class OvaTest {
     }
 
     @Test
+    void readsAGnuTarWithLongNames() throws Exception {
+        String longName = "appliance-with-a-long-name-".repeat(5) + ".ovf";
+        Files.writeString(dir.resolve(longName), OVF);
+        Path ova = dir.resolve("gnu.ova");
+        TestImages.run(dir, "tar", "--format=gnu", "-cf", ova.toString(), longName, "disk1.vmdk");
+        try (VirtualDisk disk = Images.open(ova)) {
+            assertEquals("ova", disk.info().format());
+            TestImages.assertSameBytes(raw1, disk);
+        }
+    }
+
+    @Test
     void readsAnOvaMadeByGnuTar() throws Exception {
         Files.writeString(dir.resolve("app.ovf"), OVF);
         Path ova = dir.resolve("tar.ova");
