@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             "",
             "Images are opened read-only unless a command is told otherwise."},
         subcommands = {
+            ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class VdmountCommand implements Runnable {
 
