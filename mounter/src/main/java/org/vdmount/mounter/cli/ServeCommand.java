@@ -37,25 +37,27 @@ import picocli.CommandLine.Parameters;
         synopsisHeading = "%nUsage: ",
         descriptionHeading = "%nDescription:%n",
         description = {
-            "Offers each IMAGE (raw, qcow2, VMDK... with its backing chain) as an NBD export that",
-            "any NBD client can read: qemu (qemu-img, qemu-system), nbdinfo, nbdcopy, nbdfuse, fio,",
-            "nbd-client and the Linux kernel's nbd driver, on this machine or another one.",
+            "Offers each IMAGE (raw, qcow2, VMDK... with its backing chain) as an NBD export that "
+                + "any NBD client can read: qemu (qemu-img, qemu-system), nbdinfo, nbdcopy, nbdfuse, "
+                + "fio, nbd-client and the Linux kernel's nbd driver, on this machine or another one.",
             "",
-            "Each export is named after its image's file name (\"disk.qcow2\" for /srv/disk.qcow2),",
-            "or as --export-name says; the first image is also the default export, the one a",
-            "client gets when it asks for no name. When the server is ready it prints one line",
-            "per export, starting with the export's URI, then runs until interrupted (Ctrl-C,",
-            "SIGINT or SIGTERM), when it closes every connection and removes its Unix socket.",
+            "Each export is named after its image's file name (\"disk.qcow2\" for /srv/disk.qcow2) "
+                + "or as --export-name says; the first image is also the default export, the one a "
+                + "client gets when it asks for no name. When the server is ready it prints one line "
+                + "per export to standard output, starting with the export's URI, then serves until "
+                + "it receives SIGINT (Ctrl-C) or SIGTERM: it then closes every connection, removes "
+                + "its Unix socket and exits (with status 130 or 143, as for any signal).",
             "",
-            "Exports are read-only unless --rw is given: a forensic image is served as it is, and",
-            "read-only exports allow clients to open several connections (NBD_FLAG_CAN_MULTI_CONN).",
-            "Holes and zero clusters are reported to clients (structured replies and block status",
-            "with base:allocation), so 'qemu-img convert' and 'nbdcopy' skip them.",
+            "Exports are read-only unless --rw is given, so evidence is served as it is. Read-only "
+                + "exports let a client open several connections at once (NBD_FLAG_CAN_MULTI_CONN). "
+                + "Holes and zero clusters are reported to clients (structured replies, and block "
+                + "status with base:allocation), so 'qemu-img convert' and 'nbdcopy' skip them.",
             "",
-            "Security: there is no TLS and no authentication yet. Anyone who can reach the port",
-            "can read every export (and write it, with --rw). That is why the server listens on",
-            "127.0.0.1 unless told otherwise: to serve other machines, pass --bind with a trusted",
-            "network's address, or reach a loopback server through an SSH tunnel.",
+            "Security: there is no TLS and no authentication yet. Anyone who can reach the port can "
+                + "read every export (and write it, with --rw). That is why the server listens on "
+                + "127.0.0.1 unless told otherwise. To serve other machines, --bind an address of a "
+                + "network you trust, or keep the default and reach the server through an SSH tunnel "
+                + "(ssh -L 10809:127.0.0.1:10809 host).",
             ""},
         optionListHeading = "%nOptions:%n",
         parameterListHeading = "%nArguments:%n",
@@ -68,8 +70,8 @@ import picocli.CommandLine.Parameters;
             "  vdmount serve --port 10900 --export-name sys --export-name data a.qcow2 b.vmdk",
             "      two exports, nbd://127.0.0.1:10900/sys and nbd://127.0.0.1:10900/data",
             "",
-            "Exit status: 0 when stopped by a signal after a clean shutdown, 1 when an image",
-            "cannot be opened or the address cannot be used, 2 for bad usage."})
+            "Exit status: 1 when an image cannot be opened or the address cannot be used, 2 for bad "
+                + "usage; once serving, 130/143 after a clean stop on SIGINT/SIGTERM."})
 public final class ServeCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "IMAGE", arity = "1..*",
@@ -77,8 +79,8 @@ public final class ServeCommand implements Callable<Integer> {
     List<Path> images;
 
     @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
-            description = {"Address to listen on (default: ${DEFAULT-VALUE}, this machine only;",
-                "0.0.0.0 or :: for every interface). There is no TLS yet: see Security above."})
+            description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine only; "
+                + "0.0.0.0 or :: for every interface). There is no TLS yet: see Security above.")
     String bind;
 
     @Option(names = "--port", paramLabel = "N", defaultValue = "10809",
@@ -86,13 +88,13 @@ public final class ServeCommand implements Callable<Integer> {
     int port;
 
     @Option(names = "--socket", paramLabel = "PATH",
-            description = {"Listen on a Unix socket at PATH instead of TCP; clients use",
-                "nbd+unix:///NAME?socket=PATH. Access is then governed by the file's permissions."})
+            description = "Listen on a Unix socket at PATH instead of TCP; clients use "
+                + "nbd+unix:///NAME?socket=PATH. Who may connect is then decided by the file's permissions.")
     Path socket;
 
     @Option(names = "--export-name", paramLabel = "NAME",
-            description = {"Name of an export instead of its file name; give it once per image,",
-                "in the order of the images (the first names the first image...)."})
+            description = "Name of an export instead of its file name; repeat it for the next "
+                + "images, in order (the first names the first image...).")
     List<String> exportNames = new ArrayList<>();
 
     @Option(names = "--snapshot", paramLabel = "NAME",
@@ -102,8 +104,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--read-only", description = "Refuse writes (the default).")
     boolean readOnly;
 
-    @Option(names = "--rw", description = {"Let clients write to the images themselves. Only formats vdmount",
-        "can write are accepted (raw for now); never use it on evidence."})
+    @Option(names = "--rw", description = "Let clients write to the images themselves. Only formats "
+            + "vdmount can write are accepted (raw for now). Never use it on evidence.")
     boolean readWrite;
 
     @Option(names = "--overlay", paramLabel = "FILE",

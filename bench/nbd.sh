@@ -1,0 +1,119 @@
+#!/bin/bash
+# NBD read throughput: `vdmount serve` against `qemu-nbd`, same image, same run, same client.
+#
+# Client: fio's nbd engine (libnbd inside fio, one connection), 4 KiB random reads at queue depth
+# 16 and 1 MiB sequential reads at queue depth 4, on a ~512 MiB image full of random data (raw,
+# and the same bytes as qcow2). The image is in the page cache, so this measures the servers, not
+# the disk. Both servers run with their defaults (qemu-nbd read-only, writeback cache, threads).
+#
+# Usage: bench/nbd.sh [SECONDS_PER_RUN]      (default 10; the whole run takes about 2 minutes)
+# Needs: java 17, a built mounter/target/vdmount.jar (mvn -pl mounter -am package), fio with the
+# nbd engine, qemu-img, qemu-nbd.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RUNTIME=${1:-10}
+JAR=mounter/target/vdmount.jar
+SIZE_MIB=512
+PORT_VD=${PORT_VD:-11809}
+PORT_QEMU=${PORT_QEMU:-11810}
+
+for tool in fio qemu-img qemu-nbd java; do
+    command -v "$tool" >/dev/null || { echo "bench/nbd.sh: $tool is not installed" >&2; exit 1; }
+done
+fio --enghelp=nbd >/dev/null 2>&1 || { echo "bench/nbd.sh: this fio has no nbd engine" >&2; exit 1; }
+[ -f "$JAR" ] || { echo "bench/nbd.sh: $JAR missing: run mvn -pl mounter -am package first" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/vdmount-nbd-bench.XXXXXX)
+VD_PID=
+QEMU_PID=
+stop_servers() {
+    for pid in $VD_PID $QEMU_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    VD_PID=
+    QEMU_PID=
+}
+trap 'stop_servers; rm -rf "$WORK"' EXIT
+
+echo "building a ${SIZE_MIB} MiB image of random data in $WORK ..." >&2
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$WORK/disk.raw"
+qemu-img convert -f raw -O qcow2 "$WORK/disk.raw" "$WORK/disk.qcow2"
+
+wait_for_port() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# fio <uri> <rw> <bs> <iodepth> <seconds> -> "IOPS MiB/s" (terse v3: field 7 read KiB/s, 8 read IOPS)
+run_fio() {
+    fio --name=bench --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth="$4" \
+        --runtime="$5" --time_based --output-format=terse --terse-version=3 \
+        | awk -F';' '$1 == "3" && $2 ~ /^fio/ { printf "%d %.1f\n", $8, $7 / 1024 }'
+}
+
+# Keeps the better of two results ("IOPS MiB/s" each).
+best() {
+    if [ -z "$1" ]; then echo "$2"; return; fi
+    read -r a _ <<< "$1"; read -r b _ <<< "$2"
+    if [ "$a" -ge "$b" ]; then echo "$1"; else echo "$2"; fi
+}
+
+declare -A RESULT
+FORMATS=()
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for fmt in raw qcow2; do
+    image="$WORK/disk.$fmt"
+    cat "$image" > /dev/null   # into the page cache
+
+    java -jar "$JAR" serve --port "$PORT_VD" "$image" > "$WORK/vd.out" 2> "$WORK/vd.err" &
+    VD_PID=$!
+    if ! wait_for_port "$PORT_VD" || ! kill -0 "$VD_PID" 2>/dev/null; then
+        echo "vdmount serve cannot serve $fmt: $(head -1 "$WORK/vd.err") -- skipped" >&2
+        stop_servers
+        continue
+    fi
+    qemu-nbd --read-only --persistent --shared=8 -f "$fmt" -p "$PORT_QEMU" -b 127.0.0.1 "$image" \
+        2> "$WORK/qemu.err" &
+    QEMU_PID=$!
+    wait_for_port "$PORT_QEMU" || { echo "qemu-nbd did not start: $(cat "$WORK/qemu.err")" >&2; exit 1; }
+    FORMATS+=("$fmt")
+
+    declare -A URI=([vdmount]="nbd://127.0.0.1:$PORT_VD/" [qemu-nbd]="nbd://127.0.0.1:$PORT_QEMU/")
+    # Warm-up: the JVM compiles its hot paths, both servers fault in what they cache.
+    for server in vdmount qemu-nbd; do
+        run_fio "${URI[$server]}" randread 4k 16 2 >/dev/null
+        run_fio "${URI[$server]}" read 1M 4 1 >/dev/null
+    done
+    # Two rounds, the servers taking turns, best of two: the host is shared, and a burst of
+    # someone else's work should not decide the ratio.
+    for round in 1 2; do
+        for server in vdmount qemu-nbd; do
+            echo "$fmt: $server, round $round ..." >&2
+            RESULT["$server,$fmt,rand"]=$(best "${RESULT["$server,$fmt,rand"]:-}" \
+                "$(run_fio "${URI[$server]}" randread 4k 16 "$RUNTIME")")
+            RESULT["$server,$fmt,seq"]=$(best "${RESULT["$server,$fmt,seq"]:-}" \
+                "$(run_fio "${URI[$server]}" read 1M 4 "$RUNTIME")")
+        done
+    done
+    stop_servers
+done
+
+echo
+echo "NBD reads, fio ioengine=nbd (1 connection), ${SIZE_MIB} MiB image of random data in the page cache,"
+echo "best of 2 runs of ${RUNTIME}s each, $(nproc) CPUs, load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %-18s %16s %16s %8s\n' format workload "vdmount serve" qemu-nbd ratio
+for fmt in "${FORMATS[@]}"; do
+    for w in rand seq; do
+        read -r vd_iops vd_mib <<< "${RESULT["vdmount,$fmt,$w"]}"
+        read -r q_iops q_mib <<< "${RESULT["qemu-nbd,$fmt,$w"]}"
+        if [ "$w" = rand ]; then
+            printf '%-6s %-18s %11s IOPS %11s IOPS %7.2fx\n' "$fmt" "4k randread QD16" "$vd_iops" "$q_iops" \
+                "$(awk -v a="$vd_iops" -v b="$q_iops" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+        else
+            printf '%-6s %-18s %10s MiB/s %10s MiB/s %7.2fx\n' "$fmt" "1M read QD4" "$vd_mib" "$q_mib" \
+                "$(awk -v a="$vd_mib" -v b="$q_mib" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+        fi
+    done
+done
