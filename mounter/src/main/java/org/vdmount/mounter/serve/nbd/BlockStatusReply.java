@@ -15,6 +15,8 @@ import org.vdmount.formats.VirtualDisk;
 final class BlockStatusReply implements RunSink {
     /** Cap on extents per reply (like qemu's), so a tiny-cluster image cannot blow a reply up. */
     static final int MAX_EXTENTS = 16 * 1024;
+    /** Room a reply may take; reserved by the caller beforehand. */
+    static final int ROOM = CHUNK_HEADER_SIZE + 4 + 8 * MAX_EXTENTS;
 
     /** Thrown through {@link VirtualDisk#map} to stop mapping once the reply is full. */
     private static final class Enough extends RuntimeException {
@@ -43,7 +45,6 @@ final class BlockStatusReply implements RunSink {
         this.onlyOne = onlyOne;
         extents = 0;
         start = end = offset;
-        replies.reserve(CHUNK_HEADER_SIZE + 4 + 8 * MAX_EXTENTS);
         int chunk = replies.chunk(REPLY_TYPE_BLOCK_STATUS, cookie, 0);
         replies.putInt(BASE_ALLOCATION_ID);
         try {

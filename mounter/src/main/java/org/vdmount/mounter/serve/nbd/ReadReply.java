@@ -16,7 +16,7 @@ final class ReadReply implements RunSink {
     /** Zero stretches shorter than this travel as data: a chunk header would cost more than it saves. */
     static final int MIN_HOLE = 4096;
     /** Headroom a structured read needs above its data (chunks only ever replace bytes by less). */
-    private static final int CHUNK_OVERHEAD = 64;
+    private static final int CHUNK_OVERHEAD = 64; // >= SIMPLE_REPLY_SIZE too
 
     private final VirtualDisk disk;
     private final Replies replies;
@@ -33,14 +33,17 @@ final class ReadReply implements RunSink {
         this.replies = replies;
     }
 
+    /** Room a reply to a read of {@code length} bytes may take; reserved by the caller beforehand. */
+    static int room(int length) {
+        return length + CHUNK_OVERHEAD;
+    }
+
     void simple(long cookie, long offset, int length) throws IOException {
-        replies.reserve(SIMPLE_REPLY_SIZE + length);
         replies.simple(cookie, 0);
         disk.read(replies.take(length), offset);
     }
 
     void structured(long cookie, long offset, int length, boolean dontFragment) throws IOException {
-        replies.reserve(length + CHUNK_OVERHEAD);
         if (length == 0) {
             replies.chunk(REPLY_TYPE_NONE, cookie, 0);
         } else if (dontFragment || length < 2 * MIN_HOLE) {

@@ -19,6 +19,8 @@ final class Replies {
 
     private final ByteChannel channel;
     private ByteBuffer out = ByteBuffer.allocateDirect(INITIAL_CAPACITY);
+    /** A second view of {@link #out}, handed out by {@link #take} so that no view is made per read. */
+    private ByteBuffer view = out.duplicate();
     private int lastChunk = -1;
 
     Replies(ByteChannel channel) {
@@ -37,6 +39,7 @@ final class Replies {
             }
             int capacity = (int) Math.min(MAX_CAPACITY, Math.max(bytes, 2L * out.capacity()));
             out = ByteBuffer.allocateDirect(capacity);
+            view = out.duplicate();
         }
     }
 
@@ -88,12 +91,15 @@ final class Replies {
         out.putLong(value);
     }
 
-    /** The next {@code length} bytes of the reply, to be filled by the caller; the reply moves past them. */
+    /**
+     * The next {@code length} bytes of the reply, to be filled by the caller before the next call;
+     * the reply moves past them.
+     */
     ByteBuffer take(int length) {
         int at = out.position();
-        ByteBuffer part = out.duplicate().position(at).limit(at + length);
+        view.clear().position(at).limit(at + length);
         out.position(at + length);
-        return part;
+        return view;
     }
 
     /** An error for a command with a structured reply: one ERROR chunk that ends it. */

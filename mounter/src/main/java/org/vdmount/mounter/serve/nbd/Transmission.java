@@ -88,6 +88,8 @@ final class Transmission {
         } else if (!inside(offset, length)) {
             error(CMD_READ, cookie, EINVAL, outside(offset, length));
         } else {
+            // Room first: reserving may send queued replies, which would move the mark.
+            replies.reserve(ReadReply.room((int) length));
             int mark = replies.mark();
             try {
                 if (structured) {
@@ -190,6 +192,7 @@ final class Transmission {
         } else if (length == 0 || !inside(offset, length)) {
             error(CMD_BLOCK_STATUS, cookie, EINVAL, outside(offset, length));
         } else {
+            replies.reserve(BlockStatusReply.ROOM);
             int mark = replies.mark();
             try {
                 blockStatus.send(cookie, offset, length, (flags & CMD_FLAG_REQ_ONE) != 0);
