@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import com.google.common.net.InetAddresses;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
@@ -223,12 +224,8 @@ public final class ServeCommand implements Callable<Integer> {
             return "nbd+unix:///" + name + "?socket=" + encode(unix.getPath().toString()).replace("%2F", "/");
         }
         InetSocketAddress inet = (InetSocketAddress) address;
-        String host = inet.getAddress().getHostAddress();
-        if (host.indexOf(':') >= 0) {
-            int zone = host.indexOf('%');
-            host = "[" + (zone >= 0 ? host.substring(0, zone) : host) + "]";
-        }
-        return "nbd://" + host + ":" + inet.getPort() + "/" + name;
+        // toUriString: IPv6 in brackets and in its short form, [::1] rather than [0:0:0:0:0:0:0:1].
+        return "nbd://" + InetAddresses.toUriString(inet.getAddress()) + ":" + inet.getPort() + "/" + name;
     }
 
     private static String encode(String text) {
