@@ -46,14 +46,30 @@ wait_for_port() {
     return 1
 }
 
-# fio <uri> <rw> <bs> <iodepth> <seconds> -> "IOPS MiB/s" (terse v3: field 7 read KiB/s, 8 read IOPS)
-run_fio() {
-    fio --name=bench --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth="$4" \
-        --runtime="$5" --time_based --output-format=terse --terse-version=3 \
-        | awk -F';' '$1 == "3" && $2 ~ /^fio/ { printf "%d %.1f\n", $8, $7 / 1024 }'
+# CPU time (user + system, all threads) a process has used, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
-# Keeps the better of two results ("IOPS MiB/s" each).
+# fio <uri> <rw> <bs> <iodepth> <seconds> [server pid] -> "IOPS MiB/s CPU-us-per-IO"
+# (terse v3: field 6 KiB read, 7 read KiB/s, 8 read IOPS). The server's CPU time per I/O is the
+# figure the shared host disturbs least: others' load slows a server down, it barely changes what
+# each request costs.
+run_fio() {
+    local before=0 after=0
+    [ -n "${6:-}" ] && before=$(cpu_ticks "$6")
+    local line
+    line=$(fio --name=bench --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth="$4" \
+        --runtime="$5" --time_based --output-format=terse --terse-version=3 | grep '^3;fio')
+    [ -n "${6:-}" ] && after=$(cpu_ticks "$6")
+    awk -F';' -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v bs="$3" '{
+        kib = bs == "4k" ? 4 : 1024
+        ios = $6 / kib
+        printf "%d %.1f %.1f\n", $8, $7 / 1024, (ios > 0 ? ticks / hz * 1e6 / ios : 0)
+    }' <<< "$line"
+}
+
+# Keeps the better of two results (by the first field).
 best() {
     if [ -z "$1" ]; then echo "$2"; return; fi
     read -r a _ <<< "$1"; read -r b _ <<< "$2"
@@ -81,6 +97,7 @@ for fmt in raw qcow2; do
     FORMATS+=("$fmt")
 
     declare -A URI=([vdmount]="nbd://127.0.0.1:$PORT_VD/" [qemu-nbd]="nbd://127.0.0.1:$PORT_QEMU/")
+    declare -A PID=([vdmount]="$VD_PID" [qemu-nbd]="$QEMU_PID")
     # Warm-up: the JVM compiles its hot paths, both servers fault in what they cache.
     for server in vdmount qemu-nbd; do
         run_fio "${URI[$server]}" randread 4k 16 2 >/dev/null
@@ -92,9 +109,9 @@ for fmt in raw qcow2; do
         for server in vdmount qemu-nbd; do
             echo "$fmt: $server, round $round ..." >&2
             RESULT["$server,$fmt,rand"]=$(best "${RESULT["$server,$fmt,rand"]:-}" \
-                "$(run_fio "${URI[$server]}" randread 4k 16 "$RUNTIME")")
+                "$(run_fio "${URI[$server]}" randread 4k 16 "$RUNTIME" "${PID[$server]}")")
             RESULT["$server,$fmt,seq"]=$(best "${RESULT["$server,$fmt,seq"]:-}" \
-                "$(run_fio "${URI[$server]}" read 1M 4 "$RUNTIME")")
+                "$(run_fio "${URI[$server]}" read 1M 4 "$RUNTIME" "${PID[$server]}")")
         done
     done
     stop_servers
@@ -103,17 +120,17 @@ done
 echo
 echo "NBD reads, fio ioengine=nbd (1 connection), ${SIZE_MIB} MiB image of random data in the page cache,"
 echo "best of 2 runs of ${RUNTIME}s each, $(nproc) CPUs, load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-18s %16s %16s %8s\n' format workload "vdmount serve" qemu-nbd ratio
+printf '%-6s %-17s %15s %15s %7s   %s\n' format workload "vdmount serve" qemu-nbd ratio "server CPU per I/O: vdmount / qemu-nbd"
 for fmt in "${FORMATS[@]}"; do
     for w in rand seq; do
-        read -r vd_iops vd_mib <<< "${RESULT["vdmount,$fmt,$w"]}"
-        read -r q_iops q_mib <<< "${RESULT["qemu-nbd,$fmt,$w"]}"
+        read -r vd_iops vd_mib vd_cpu <<< "${RESULT["vdmount,$fmt,$w"]}"
+        read -r q_iops q_mib q_cpu <<< "${RESULT["qemu-nbd,$fmt,$w"]}"
         if [ "$w" = rand ]; then
-            printf '%-6s %-18s %11s IOPS %11s IOPS %7.2fx\n' "$fmt" "4k randread QD16" "$vd_iops" "$q_iops" \
-                "$(awk -v a="$vd_iops" -v b="$q_iops" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+            label="4k randread QD16"; vd="$vd_iops IOPS"; q="$q_iops IOPS"; a=$vd_iops; b=$q_iops
         else
-            printf '%-6s %-18s %10s MiB/s %10s MiB/s %7.2fx\n' "$fmt" "1M read QD4" "$vd_mib" "$q_mib" \
-                "$(awk -v a="$vd_mib" -v b="$q_mib" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+            label="1M read QD4"; vd="$vd_mib MiB/s"; q="$q_mib MiB/s"; a=$vd_mib; b=$q_mib
         fi
+        printf '%-6s %-17s %15s %15s %6.2fx   %s us / %s us\n' "$fmt" "$label" "$vd" "$q" \
+            "$(awk -v a="$a" -v b="$b" 'BEGIN { print (b > 0 ? a / b : 0) }')" "$vd_cpu" "$q_cpu"
     done
 done
