@@ -325,6 +325,77 @@ class NbdProtocolTest {
     }
 
     @Test
+    void pipelinedRequestsAreAllAnswered() throws IOException {
+        LayoutDisk disk = serveLayout(DATA, 256 * 1024);
+        byte[] expected = disk.expected();
+        try (NbdTestClient c = client()) {
+            c.go("layout");
+            // 300 requests in one go, every tenth out of range: replies come in order, errors in place.
+            for (int i = 0; i < 300; i++) {
+                long offset = i % 10 == 9 ? 256 * 1024 : (i * 4096L) % (252 * 1024);
+                c.out.writeInt(REQUEST_MAGIC);
+                c.out.writeShort(0);
+                c.out.writeShort(CMD_READ);
+                c.out.writeLong(1000 + i);
+                c.out.writeLong(offset);
+                c.out.writeInt(4096);
+            }
+            c.out.flush();
+            for (int i = 0; i < 300; i++) {
+                int error = c.simpleReply(1000 + i);
+                if (i % 10 == 9) {
+                    assertEquals(EINVAL, error);
+                } else {
+                    assertEquals(0, error);
+                    int offset = (int) ((i * 4096L) % (252 * 1024));
+                    byte[] got = new byte[4096];
+                    c.in.readFully(got);
+                    assertArrayEquals(Arrays.copyOfRange(expected, offset, offset + 4096), got, "request " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void blockStatusRepliesAreCapped() throws IOException {
+        Object[] layout = new Object[2 * 40_000];
+        for (int i = 0; i < 40_000; i++) {
+            layout[2 * i] = i % 2 == 0 ? DATA : UNALLOCATED;
+            layout[2 * i + 1] = 512;
+        }
+        serveLayout(layout);
+        try (NbdTestClient c = client()) {
+            c.structuredReplies();
+            c.setBaseAllocation("layout");
+            c.go("layout");
+            c.request(0, CMD_BLOCK_STATUS, 1, 0, 40_000 * 512);
+            ByteBuffer b = c.chunk().buffer();
+            b.getInt();
+            assertEquals(8 * BlockStatusReply.MAX_EXTENTS, b.remaining());
+            for (int i = 0; i < BlockStatusReply.MAX_EXTENTS; i++) {
+                assertEquals(512, b.getInt());
+                assertEquals(i % 2 == 0 ? 0 : STATE_HOLE | STATE_ZERO, b.getInt());
+            }
+        }
+    }
+
+    @Test
+    void aClientVanishingInsideAWriteLeavesTheServerServing() throws IOException {
+        serveLayout(DATA, 4096);
+        try (NbdTestClient c = client()) {
+            c.go("layout");
+            c.request(0, CMD_WRITE, 1, 0, 1 << 20);
+            c.out.write(new byte[1000]);
+            c.out.flush();
+        }
+        try (NbdTestClient c = client()) {
+            c.go("layout");
+            c.request(0, CMD_READ, 2, 0, 4096);
+            assertEquals(0, c.simpleReply(2));
+        }
+    }
+
+    @Test
     void writableRawExportWritesZeroesAndFlushes() throws IOException, InterruptedException {
         Path image = dir.resolve("rw.img");
         Files.write(image, NbdTestSupport.pattern(MIB, 3));
