@@ -99,7 +99,7 @@ public abstract class AbstractVirtualDisk implements VirtualDisk {
         if (backingEnd > offset) {
             ByteBuffer head = part.slice().limit((int) (backingEnd - offset));
             backing.read(head, offset);
-            part.position(part.position() + head.capacity());
+            part.position(part.position() + head.limit());
         }
         zero(part);
     }

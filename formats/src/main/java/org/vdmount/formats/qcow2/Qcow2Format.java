@@ -2,15 +2,25 @@ package org.vdmount.formats.qcow2;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import org.vdmount.formats.ImageException;
 import org.vdmount.formats.ImageFormat;
 import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 
-/** QEMU copy-on-write v2 and v3. Placeholder until the reader lands: recognised, refused. */
+/**
+ * QEMU copy-on-write images, versions 2 and 3, read-only.
+ *
+ * <p>Follows qemu's {@code docs/interop/qcow2.txt} (header, header extensions, L1/L2 and extended L2
+ * entries, compressed cluster descriptors, snapshot table), the zstd frame format of RFC 8878 for
+ * delimiting frames, and qemu's own limits (cluster_bits 9 to 21, a 32 MiB L1 table, 65536
+ * snapshots, a 1023-byte backing file name) for refusing hostile headers.
+ *
+ * <p>Layout of the package: {@link Qcow2Header} and {@link HeaderExtensions} parse and check the
+ * first cluster, {@link SnapshotTable} the snapshot directory, {@link Qcow2Opener} assembles a disk,
+ * {@link ClusterMap} (with {@link L2Cache} and {@link RunMerger}) maps virtual ranges to runs, and
+ * {@link CompressedClusters} decodes compressed clusters with {@link DeflateCodec} or {@link ZstdCodec}.
+ */
 public final class Qcow2Format implements ImageFormat {
-    static final int MAGIC = 0x514649fb;
 
     @Override
     public String name() {
@@ -19,11 +29,11 @@ public final class Qcow2Format implements ImageFormat {
 
     @Override
     public boolean probe(ByteBuffer head) {
-        return head.remaining() >= 4 && head.getInt(head.position()) == MAGIC;
+        return head.remaining() >= 4 && head.getInt(head.position()) == Qcow2Header.MAGIC;
     }
 
     @Override
     public VirtualDisk open(Storage storage, OpenContext context) throws IOException {
-        throw new ImageException(storage.name(), "qcow2 is not supported yet");
+        return Qcow2Opener.open(storage, context);
     }
 }

@@ -13,11 +13,19 @@ import picocli.CommandLine.Command;
         sortOptions = false,
         usageHelpAutoWidth = true,
         description = {
-            "Make virtual-machine disk images (raw, qcow2, VMDK) readable as disks:",
-            "inspect them, read or hash their bytes, attach them as block devices.",
+            "Make virtual-machine disk images (raw, qcow2, VMDK) readable as disks: inspect them, read or hash their bytes, attach them as block devices.",
             "",
-            "Images are opened read-only unless a command is told otherwise."},
+            "Images are opened read-only unless a command is told otherwise.",
+            ""},
+        commandListHeading = "%nCommands:%n",
+        footer = {"",
+            "Exit status: 0 on success, 1 when the image or the system refused (one line on stderr says which file and why), 2 for a mistake on the command line.",
+            "",
+            "Run 'vdmount COMMAND --help' for a command's options. Set VDMOUNT_DEBUG=1 to get stack traces of internal errors."},
         subcommands = {
+            InfoCommand.class,
+            CatCommand.class,
+            VerifyCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class VdmountCommand implements Runnable {

@@ -1,0 +1,83 @@
+# vdmount: `make` builds what this machine can build, `make test` runs every test,
+# `make bench` prints the performance figures. See README.md.
+
+PREFIX ?= /usr/local
+MVN ?= mvn -B -q
+# The kernel the module is built for: the newest with headers installed, unless given.
+KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+
+# Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
+RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
+TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc libnbd-bin nbd-client fio \
+	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
+
+.PHONY: all jar kmod test javatest vmtest vmbench bench demo deps test-deps install uninstall clean sample
+
+all: jar kmod
+
+jar:
+	$(MVN) package -DskipTests
+	@echo "built mounter/target/vdmount.jar; run ./bin/vdmount --help"
+
+kmod:
+	@if [ -f kmod/Makefile ] && [ -d "$(KDIR)" ]; then \
+		$(MAKE) -C kmod KVER=$(KVER); \
+	elif [ -f kmod/Makefile ]; then \
+		echo "kmod: no kernel headers in $(KDIR): the abuse module was not built (apt-get install linux-headers-amd64)"; \
+	fi
+
+test: javatest vmtest
+
+javatest:
+	mvn -B --no-transfer-progress test
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RUN_PACKAGES)
+
+test-deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES)
+
+# The main job on the bundled sample: what the image is, its partitions, and its hash.
+demo: jar
+	./bin/vdmount info testdata/sample/sample.qcow2
+	./bin/vdmount verify testdata/sample/sample.qcow2
+
+# The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
+# image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
+vmtest:
+	@if [ -f kmod/Makefile ]; then \
+		if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
+			$(MAKE) -C kmod KVER=$(KVER) vmtest; \
+		else \
+			echo "***********************************************************************"; \
+			echo "*** KERNEL TESTS SKIPPED: qemu-system-x86, linux-image-amd64 or     ***"; \
+			echo "*** linux-headers-amd64 missing (see .ci/run for the packages)      ***"; \
+			echo "***********************************************************************"; \
+			if [ -n "$$CI" ]; then exit 1; fi; \
+		fi; \
+	fi
+
+vmbench:
+	$(MAKE) -C kmod KVER=$(KVER) vmbench
+
+bench: jar
+	testdata/bench/run.sh
+
+sample:
+	testdata/make-sample.sh
+
+install: jar
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
+	install -m 0644 mounter/target/vdmount.jar $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar
+	install -m 0755 bin/vdmount $(DESTDIR)$(PREFIX)/bin/vdmount
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar
+	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
+
+clean:
+	$(MVN) clean
+	@if [ -f kmod/Makefile ]; then $(MAKE) -C kmod clean; fi

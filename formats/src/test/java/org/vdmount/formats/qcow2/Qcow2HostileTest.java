@@ -1,0 +1,275 @@
+package org.vdmount.formats.qcow2;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vdmount.formats.ImageException;
+import org.vdmount.formats.Images;
+import org.vdmount.formats.OpenOptions;
+import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.testing.TestImages;
+
+/**
+ * Damaged and hostile images: each is refused (or read with a warning) quickly, with a one-line
+ * message naming the file, and without allocating from the bad values.
+ */
+class Qcow2HostileTest {
+    private static final long L1_SIZE = 36;
+    private static final long L1_OFFSET = 40;
+
+    @TempDir
+    Path dir;
+    private Path image;
+
+    /** A valid v3 image, 64 KiB clusters, with data in its first clusters. */
+    @BeforeEach
+    void makeImage() throws Exception {
+        image = dir.resolve("bad.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", image.toString(), "4M");
+        TestImages.qemuIo(image, "qcow2", "write -P 0x61 0 128k", "write -c -P 0x62 1M 64k");
+    }
+
+    private static ImageException refused(Path file, String reason) {
+        return refused(file, file, reason);
+    }
+
+    /** {@code blamed} is the file the message names: in a chain, the one holding the bad reference. */
+    private static ImageException refused(Path file, Path blamed, String reason) {
+        ImageException[] caught = new ImageException[1];
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            caught[0] = assertThrows(ImageException.class, () -> readAll(file));
+        });
+        String message = caught[0].getMessage();
+        assertTrue(message.startsWith(blamed + ": "), message);
+        assertTrue(message.contains(reason), message);
+        assertFalse(message.contains("\n"), message);
+        return caught[0];
+    }
+
+    /** Opens and reads every byte: some damage only shows when the bad table is used. */
+    private static void readAll(Path file) throws Exception {
+        try (VirtualDisk disk = Images.open(file)) {
+            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+            for (long pos = 0; pos < disk.size(); pos += buf.capacity()) {
+                buf.clear().limit((int) Math.min(buf.capacity(), disk.size() - pos));
+                disk.read(buf, pos);
+            }
+        }
+    }
+
+    private long l2Offset() throws Exception {
+        long l1 = Qcow2Fixtures.readLong(image, L1_OFFSET);
+        return Qcow2Fixtures.readLong(image, l1) & ClusterMap.OFFSET_MASK;
+    }
+
+    @Test
+    void fileHoldingOnlyTheMagic() throws Exception {
+        Files.write(image, new byte[] {'Q', 'F', 'I', (byte) 0xfb});
+        refused(image, "too short for a qcow2 header (4 bytes)");
+    }
+
+    @Test
+    void truncatedVersion3Header() throws Exception {
+        byte[] head = Files.readAllBytes(image);
+        Files.write(image, java.util.Arrays.copyOf(head, 90));
+        refused(image, "too short for a qcow2 v3 header");
+    }
+
+    @Test
+    void clusterBitsOutOfRange() throws Exception {
+        Qcow2Fixtures.patchInt(image, 20, 63);
+        refused(image, "cluster_bits 63 is out of range (9 to 21)");
+        Qcow2Fixtures.patchInt(image, 20, 8);
+        refused(image, "cluster_bits 8 is out of range");
+    }
+
+    @Test
+    void hugeL1Table() throws Exception {
+        Qcow2Fixtures.patchInt(image, L1_SIZE, 1 << 31);
+        refused(image, "L1 table has 2147483648 entries, more than the limit of 4194304");
+    }
+
+    @Test
+    void l1TableTooSmallForTheVirtualSize() throws Exception {
+        Qcow2Fixtures.patchLong(image, 24, 1L << 40);
+        refused(image, "L1 table has 1 entries, too few for the virtual size");
+    }
+
+    @Test
+    void absurdVirtualSize() throws Exception {
+        Qcow2Fixtures.patchLong(image, 24, 1L << 62);
+        refused(image, "virtual size 4611686018427387904 is too large");
+        Qcow2Fixtures.patchLong(image, 24, -512);
+        refused(image, "is too large");
+    }
+
+    @Test
+    void l1TablePastTheEndOfTheFile() throws Exception {
+        Qcow2Fixtures.patchLong(image, L1_OFFSET, 1L << 40);
+        refused(image, "L1 table at offset 1099511627776 (1 entries) is unaligned or past the end");
+    }
+
+    @Test
+    void l2TablePastTheEndOfTheFile() throws Exception {
+        long l1 = Qcow2Fixtures.readLong(image, L1_OFFSET);
+        Qcow2Fixtures.patchLong(image, l1, (1L << 40) | ClusterMap.COPIED);
+        refused(image, "L2 table for virtual offset 0 is at host offset 1099511627776");
+        Qcow2Fixtures.patchLong(image, l1, 65536 + 512);
+        refused(image, "unaligned or past the end");
+    }
+
+    @Test
+    void absurdHeaderLength() throws Exception {
+        Qcow2Fixtures.patchInt(image, 100, 0x7ffffff8);
+        refused(image, "header_length 2147483640 is invalid");
+        Qcow2Fixtures.patchInt(image, 100, 8);
+        refused(image, "header_length 8 is invalid");
+    }
+
+    @Test
+    void absurdHeaderExtensionLength() throws Exception {
+        Qcow2Fixtures.patchInt(image, 112 + 4, 0x7fffffff);
+        refused(image, "header extension 0x6803f857 is 2147483647 bytes long");
+    }
+
+    @Test
+    void absurdBackingFileName() throws Exception {
+        Qcow2Fixtures.patchLong(image, 8, 4096);
+        Qcow2Fixtures.patchInt(image, 16, -1);
+        refused(image, "backing file name is 4294967295 bytes long (limit 1023)");
+        Qcow2Fixtures.patchLong(image, 8, 65536 - 10);
+        Qcow2Fixtures.patchInt(image, 16, 100);
+        refused(image, "backing file name at offset 65526 lies outside the header cluster");
+    }
+
+    @Test
+    void hugeSnapshotCount() throws Exception {
+        Qcow2Fixtures.patchInt(image, 60, -1);
+        Qcow2Fixtures.patchLong(image, 64, 65536);
+        refused(image, "snapshot count 4294967295 is larger than the limit of 65536");
+        // Within the limit but far more than the file holds: garbage entries, then the end of file.
+        Qcow2Fixtures.patchInt(image, 60, 65536);
+        // (garbage entries fail on their extra-data size or on the end of the file, whichever first)
+        refused(image, "snapshot ");
+    }
+
+    @Test
+    void snapshotTablePastTheEndOfTheFile() throws Exception {
+        Qcow2Fixtures.patchInt(image, 60, 1);
+        Qcow2Fixtures.patchLong(image, 64, 1L << 40);
+        refused(image, "snapshot table offset 1099511627776 is invalid");
+    }
+
+    @Test
+    void compressedClusterPastTheEndOfTheFile() throws Exception {
+        long entryAt = l2Offset() + 16 * Long.BYTES; // cluster 16 = virtual 1 MiB, written compressed
+        long entry = Qcow2Fixtures.readLong(image, entryAt);
+        assertTrue((entry & ClusterMap.COMPRESSED) != 0, "the test image has a compressed cluster");
+        Qcow2Fixtures.patchLong(image, entryAt, ClusterMap.COMPRESSED | (1L << 40));
+        refused(image, "compressed cluster at virtual offset 1048576 points to host offset 1099511627776");
+    }
+
+    @Test
+    void damagedCompressedCluster() throws Exception {
+        long entryAt = l2Offset() + 16 * Long.BYTES;
+        // Points the descriptor at the header: not deflate data.
+        Qcow2Fixtures.patchLong(image, entryAt, ClusterMap.COMPRESSED | 512);
+        refused(image, "compressed cluster at virtual offset 1048576");
+    }
+
+    @Test
+    void unalignedDataCluster() throws Exception {
+        long entryAt = l2Offset();
+        long entry = Qcow2Fixtures.readLong(image, entryAt);
+        Qcow2Fixtures.patchLong(image, entryAt, entry + 512);
+        refused(image, "cluster at virtual offset 0 has an unaligned host offset");
+    }
+
+    @Test
+    void encryptedImages() throws Exception {
+        Qcow2Fixtures.patchInt(image, 32, 1);
+        refused(image, "encrypted qcow2 is not supported yet");
+        Path luks = dir.resolve("luks.qcow2");
+        TestImages.qemuImg(dir, "create", "--object", "secret,id=s0,data=abc", "-f", "qcow2", "-o",
+                "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", luks.toString(), "1M");
+        refused(luks, "encrypted qcow2 is not supported yet");
+        Qcow2Fixtures.patchInt(image, 32, 7);
+        refused(image, "unknown encryption method 7");
+    }
+
+    @Test
+    void unknownIncompatibleFeatures() throws Exception {
+        Qcow2Fixtures.patchLong(image, 72, (1L << 5) | (1L << 63));
+        refused(image, "uses unsupported incompatible features: bit 5, bit 63");
+        // Rename the table's entry for bit 0 ("dirty bit") to bit 5: the refusal uses the image's name.
+        byte[] head = Files.readAllBytes(image);
+        int at = new String(head, 0, 65536, StandardCharsets.ISO_8859_1).indexOf("dirty bit");
+        assertTrue(at > 0, "qemu wrote a feature name table");
+        Qcow2Fixtures.patch(image, at - 1, ByteBuffer.wrap(new byte[] {5}));
+        refused(image, "uses unsupported incompatible features: bit 5 (dirty bit), bit 63");
+    }
+
+    @Test
+    void dirtyAndCorruptImagesAreReadWithAWarning() throws Exception {
+        Path expected = TestImages.qemuRaw(image);
+        Qcow2Fixtures.patchLong(image, 72, 0b11);
+        List<String> warnings = new ArrayList<>();
+        try (VirtualDisk disk = Images.open(image, OpenOptions.readOnly(), warnings::add)) {
+            assertEquals("true", disk.info().details().get("dirty"));
+            assertEquals("true", disk.info().details().get("corrupt"));
+            TestImages.assertSameBytes(expected, disk);
+        }
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains("dirty bit set"), warnings.toString());
+        assertTrue(warnings.get(1).contains("marked corrupt"), warnings.toString());
+    }
+
+    @Test
+    void backingChainLoops() throws Exception {
+        Path a = dir.resolve("a.qcow2");
+        Path b = dir.resolve("b.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", b.toString(), "1M");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-b", "b.qcow2", "-F", "qcow2", a.toString(), "1M");
+        TestImages.qemuImg(dir, "rebase", "-u", "-b", "a.qcow2", "-F", "qcow2", b.toString());
+        refused(a, b, "backing chain loops: " + a + " -> " + b + " -> " + a);
+
+        Path self = dir.resolve("self.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", self.toString(), "1M");
+        TestImages.qemuImg(dir, "rebase", "-u", "-b", "self.qcow2", "-F", "qcow2", self.toString());
+        refused(self, "backing chain loops: " + self + " -> " + self);
+    }
+
+    @Test
+    void missingBackingFile() throws Exception {
+        Path top = dir.resolve("top.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-b", "gone.qcow2", "-F", "qcow2", "-u", top.toString(), "1M");
+        refused(top, "backing file 'gone.qcow2' not found");
+    }
+
+    @Test
+    void missingSnapshotOnAnImageWithout() throws Exception {
+        ImageException e = assertThrows(ImageException.class,
+                () -> Images.open(image, OpenOptions.readOnly().withSnapshot("x"), w -> { }));
+        assertEquals(image + ": no snapshot 'x'; the image has no snapshots", e.getMessage());
+    }
+
+    @Test
+    void unknownCompressionType() throws Exception {
+        Qcow2Fixtures.patchLong(image, 72, 1L << 3);
+        Qcow2Fixtures.patch(image, 104, ByteBuffer.wrap(new byte[] {9}));
+        refused(image, "unknown compression type 9");
+    }
+}

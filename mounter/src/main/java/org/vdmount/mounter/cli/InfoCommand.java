@@ -1,0 +1,149 @@
+package org.vdmount.mounter.cli;
+
+import java.io.PrintStream;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.vdmount.formats.DiskInfo;
+import org.vdmount.formats.SnapshotInfo;
+import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.util.Json;
+import org.vdmount.mounter.util.Sizes;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code vdmount info}: what qemu-img info and mmls tell, in one report. */
+@Command(name = "info",
+        sortOptions = false,
+        mixinStandardHelpOptions = true,
+        description = {
+            "Describe an image: format, sizes, backing chain, snapshots, partitions.",
+            "",
+            "Shows the format and subformat, virtual size, size on disk, cluster size, compression, the backing chain with each member's format, internal snapshots, and the partition table of the virtual disk (like qemu-img info and mmls together).",
+            "",
+            "The image is opened read-only; nothing is written."},
+        footer = {"", "Examples:", "  vdmount info disk.qcow2", "  vdmount info --json disk.vmdk | jq .partitions"})
+public final class InfoCommand implements Callable<Integer> {
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+
+    @Mixin
+    ImageOptions image;
+
+    @Option(names = "--json", description = "Print the report as JSON, for scripts.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (VirtualDisk disk = image.openReadOnly()) {
+            PrintStream out = System.out;
+            PartitionReport partitions = PartitionReport.of(disk);
+            if (json) {
+                Map<String, Object> report = layer(disk.info());
+                report.put("backing-chain", chain(disk));
+                report.putAll(partitions.toJson());
+                out.println(Json.write(report));
+            } else {
+                printText(out, disk, partitions);
+            }
+            partitions.warnings().forEach(w -> System.err.println("vdmount: warning: " + w));
+        }
+        return 0;
+    }
+
+    private static List<Map<String, Object>> chain(VirtualDisk disk) {
+        List<Map<String, Object>> members = new ArrayList<>();
+        Optional<VirtualDisk> next = disk.backing();
+        while (next.isPresent()) {
+            members.add(layer(next.get().info()));
+            next = next.get().backing();
+        }
+        return members;
+    }
+
+    private static Map<String, Object> layer(DiskInfo info) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("filename", info.name());
+        m.put("format", info.format());
+        m.put("subformat", info.subformat());
+        m.put("virtual-size", info.virtualSize());
+        m.put("file-size", info.fileSize() < 0 ? null : info.fileSize());
+        m.put("cluster-size", info.clusterSize() == 0 ? null : info.clusterSize());
+        m.put("compression", info.compression());
+        m.put("files", info.files());
+        m.put("details", info.details());
+        List<Map<String, Object>> snaps = new ArrayList<>();
+        for (SnapshotInfo s : info.snapshots()) {
+            Map<String, Object> sm = new LinkedHashMap<>();
+            sm.put("id", s.id());
+            sm.put("name", s.name());
+            sm.put("virtual-size", s.virtualSize());
+            sm.put("vm-state-size", s.vmStateSize());
+            sm.put("date", s.created() == null ? null : s.created().toString());
+            sm.put("vm-clock-nanos", s.vmClockNanos());
+            snaps.add(sm);
+        }
+        m.put("snapshots", snaps);
+        return m;
+    }
+
+    private static void printText(PrintStream out, VirtualDisk disk, PartitionReport partitions) {
+        printLayer(out, disk.info(), "");
+        Optional<VirtualDisk> next = disk.backing();
+        if (next.isPresent()) {
+            out.println("backing chain:");
+            int depth = 1;
+            while (next.isPresent()) {
+                DiskInfo info = next.get().info();
+                out.printf("  %d. %s (%s)%n", depth++, info.name(), formatName(info));
+                next = next.get().backing();
+            }
+        }
+        partitions.printText(out);
+    }
+
+    private static void printLayer(PrintStream out, DiskInfo info, String indent) {
+        row(out, indent, "image", info.name());
+        row(out, indent, "format", formatName(info));
+        row(out, indent, "virtual size", Sizes.human(info.virtualSize()) + " (" + info.virtualSize() + " bytes)");
+        if (info.fileSize() >= 0) {
+            row(out, indent, "file size", Sizes.human(info.fileSize()) + " (" + info.fileSize() + " bytes)");
+        }
+        if (info.clusterSize() > 0) {
+            row(out, indent, "cluster size", String.valueOf(info.clusterSize()));
+        }
+        if (info.compression() != null) {
+            row(out, indent, "compression", info.compression());
+        }
+        if (info.files().size() > 1) {
+            row(out, indent, "files", String.join(", ", info.files()));
+        }
+        info.details().forEach((k, v) -> row(out, indent, k, v));
+        if (!info.snapshots().isEmpty()) {
+            out.println(indent + "snapshots:");
+            out.printf("%s  %-4s %-20s %10s %-19s %s%n", indent, "ID", "NAME", "VM SIZE", "DATE", "VM CLOCK");
+            for (SnapshotInfo s : info.snapshots()) {
+                out.printf("%s  %-4s %-20s %10s %-19s %s%n", indent, s.id(), s.name(), Sizes.human(s.vmStateSize()),
+                        s.created() == null ? "" : DATE.format(s.created()), clock(s.vmClockNanos()));
+            }
+        }
+    }
+
+    private static String clock(long nanos) {
+        long ms = nanos / 1_000_000;
+        return String.format("%02d:%02d:%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    }
+
+    static String formatName(DiskInfo info) {
+        return info.subformat() == null ? info.format() : info.format() + " " + info.subformat();
+    }
+
+    private static void row(PrintStream out, String indent, String key, String value) {
+        out.printf("%s%-16s %s%n", indent, key + ":", value);
+    }
+}

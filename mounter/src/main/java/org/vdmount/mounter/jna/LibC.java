@@ -1,0 +1,37 @@
+package org.vdmount.mounter.jna;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/** The few libc calls the transports need that Java does not offer: ioctl, poll, raw descriptors. */
+public interface LibC extends Library {
+    LibC INSTANCE = Native.load("c", LibC.class);
+
+    int O_RDONLY = 0;
+    int O_RDWR = 2;
+    int O_NONBLOCK = 04000;
+    int O_CLOEXEC = 02000000;
+    short POLLIN = 0x1;
+
+    int open(String path, int flags) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
+    int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
+
+    int ioctl(int fd, long request, long arg) throws LastErrorException;
+
+    /** {@code fds} points to struct pollfd[] (int fd; short events; short revents). */
+    int poll(Pointer fds, long nfds, int timeoutMillis) throws LastErrorException;
+
+    /** Linux ioctl request numbers, as the _IOC macros build them. */
+    static long ioc(int dir, int type, int nr, int size) {
+        return ((long) dir << 30) | ((long) size << 16) | ((long) type << 8) | nr;
+    }
+
+    int IOC_NONE = 0;
+    int IOC_WRITE = 1;
+    int IOC_READ = 2;
+}

@@ -1,0 +1,53 @@
+package org.vdmount.mounter.transport.abuse;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.vdmount.mounter.core.DiskService;
+
+/**
+ * Serves one abuse device with several worker threads, each attached through its own descriptor.
+ * Stopping completes what was fetched and detaches; whatever is still queued waits in the kernel
+ * for the next server (or fails after the device's timeout).
+ */
+public final class AbuseServer implements AutoCloseable {
+    /** Requests one worker fetches at once; its read buffer holds this many of the largest request. */
+    static final int BATCH = 16;
+
+    private final List<Thread> threads = new ArrayList<>();
+    private volatile boolean stopping;
+
+    /**
+     * Starts {@code threadCount} workers for device {@code index}; {@code maxReqBytes} must be the
+     * device's (from its status), since it sizes each worker's buffers.
+     */
+    public AbuseServer(int index, DiskService service, int threadCount, int maxReqBytes, Consumer<String> log) {
+        for (int i = 0; i < threadCount; i++) {
+            AbuseWorker worker = new AbuseWorker(index, service, maxReqBytes, BATCH, () -> stopping, log);
+            Thread t = new Thread(worker, "abuse" + index + "-worker-" + i);
+            t.setDaemon(true);
+            threads.add(t);
+        }
+    }
+
+    public void start() {
+        threads.forEach(Thread::start);
+    }
+
+    /** Waits until every worker has ended (the device was removed, or {@link #close} was called). */
+    public void join() throws InterruptedException {
+        for (Thread t : threads) {
+            t.join();
+        }
+    }
+
+    public boolean running() {
+        return threads.stream().anyMatch(Thread::isAlive);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        stopping = true;
+        join();
+    }
+}

@@ -1,0 +1,183 @@
+package org.vdmount.mounter.transport.abuse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.transport.AttachRequest;
+import org.vdmount.mounter.transport.AttachedDevice;
+import org.vdmount.mounter.transport.Availability;
+import org.vdmount.mounter.transport.DiskPart;
+import org.vdmount.mounter.transport.Transport;
+import org.vdmount.mounter.transport.TransportSession;
+
+/**
+ * The abuse kernel module: /dev/abuseN is the disk, the kernel's own partition scan makes
+ * /dev/abuseNpM, and a pool of worker threads serves the requests.
+ */
+public final class AbuseTransport implements Transport {
+    /** Largest request the device accepts: 1 MiB, the module's default. */
+    static final int MAX_REQUEST = 1 << 20;
+    private static final long NODE_WAIT_MILLIS = 10_000;
+
+    @Override
+    public String name() {
+        return "abuse";
+    }
+
+    @Override
+    public Availability availability() {
+        if (AbuseControl.available()) {
+            return Availability.yes();
+        }
+        return Availability.no("the abuse module is not loaded (build it with 'make -C kmod' and load it with "
+                + "'insmod kmod/abuse.ko', or install it with DKMS: see kmod/README.md)");
+    }
+
+    /** The text sysfs keeps for the device: what a new server compares to find its orphan. */
+    static String backingText(VirtualDisk disk) {
+        String top = Path.of(disk.info().name()).toAbsolutePath().normalize().toString();
+        if (disk.info().format().equals("vdmount-overlay")) {
+            String base = disk.backing().map(b -> Path.of(b.info().name()).toAbsolutePath().normalize().toString())
+                    .orElse("?");
+            return base + " (overlay " + top + ")";
+        }
+        return top;
+    }
+
+    @Override
+    public TransportSession attach(AttachRequest request) throws IOException {
+        VirtualDisk disk = request.whole().disk();
+        String backing = backingText(disk);
+        try (AbuseControl control = AbuseControl.open()) {
+            OptionalInt orphan = OrphanFinder.find(control, backing);
+            AbuseDeviceStatus device;
+            boolean created = orphan.isEmpty();
+            if (created) {
+                // A block device is whole 512-byte sectors: a raw file of odd size shows its sectors only,
+                // as a loop device would.
+                long size = disk.size() / 512 * 512;
+                boolean noPartscan = request.parts().size() == 1;
+                device = control.add(new AbuseDeviceConfig(-1, size, 512, MAX_REQUEST, 0, 0,
+                        !disk.writable(), noPartscan, null));
+                control.setBacking(device.index(), backing);
+            } else {
+                device = control.status(orphan.getAsInt());
+            }
+            AbuseServer server = new AbuseServer(device.index(), new DiskService(disk, System.err::println),
+                    Math.max(1, request.threads()), device.maxReqBytes(), m -> System.err.println("vdmount: " + m));
+            server.start();
+            try {
+                List<AttachedDevice> devices = devices(request, device);
+                for (AttachedDevice d : devices) {
+                    waitForNode(d.path());
+                }
+                return new AbuseSession(device.index(), server, devices);
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(server);
+                if (created) {
+                    control.remove(device.index());
+                }
+                throw e;
+            }
+        }
+    }
+
+    private static List<AttachedDevice> devices(AttachRequest request, AbuseDeviceStatus device) {
+        List<AttachedDevice> devices = new ArrayList<>();
+        String disk = device.devicePath();
+        for (DiskPart part : request.parts()) {
+            if (part.name().equals("disk")) {
+                devices.add(new AttachedDevice(disk, device.size(), part.name(), part.description()));
+            } else {
+                devices.add(new AttachedDevice(disk + part.name(), part.disk().size(), part.name(),
+                        part.name() + " " + part.description()));
+            }
+        }
+        return devices;
+    }
+
+    private static void waitForNode(String path) throws IOException {
+        long deadline = System.currentTimeMillis() + NODE_WAIT_MILLIS;
+        while (!Files.exists(Path.of(path))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IOException(path + ": the device node did not appear");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(path + ": interrupted while waiting for the device node");
+            }
+        }
+    }
+
+    private static void closeQuietly(AbuseServer server) {
+        try {
+            server.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void detach(List<AttachedDevice> devices, Map<String, String> state, boolean force) throws IOException {
+        int index = Integer.parseInt(state.get("index"));
+        try (AbuseControl control = AbuseControl.open()) {
+            if (force) {
+                control.reset(index);
+            }
+            control.remove(index);
+        }
+    }
+
+    /** A served device; detaching from outside removes it, which ends the workers (ENODEV). */
+    private static final class AbuseSession implements TransportSession {
+        private final int index;
+        private final AbuseServer server;
+        private final List<AttachedDevice> devices;
+        private boolean closed;
+
+        AbuseSession(int index, AbuseServer server, List<AttachedDevice> devices) {
+            this.index = index;
+            this.server = server;
+            this.devices = devices;
+        }
+
+        @Override
+        public List<AttachedDevice> devices() {
+            return devices;
+        }
+
+        @Override
+        public Map<String, String> state() {
+            return Map.of("index", Integer.toString(index));
+        }
+
+        @Override
+        public void awaitDetached() throws InterruptedException {
+            server.join();
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                server.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            try (AbuseControl control = AbuseControl.open()) {
+                control.remove(index);
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.vdmount.mounter.transport.abuse;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.jna.LibC;
+
+/**
+ * One server thread: its own descriptor attached to the device, its own native buffers, and a loop
+ * in which one ioctl both completes the last batch and fetches the next. Nothing is allocated per
+ * request: buffer views are reused with position and limit.
+ */
+final class AbuseWorker implements Runnable {
+    /** How long an idle worker waits in poll before looking at the stop flag again. */
+    private static final int IDLE_POLL_MILLIS = 250;
+
+    private final int index;
+    private final DiskService service;
+    private final BooleanSupplier stopping;
+    private final Consumer<String> log;
+    private final int batch;
+    private final int maxReqBytes;
+
+    private final Memory xfer = new Memory(AbuseAbi.Xfer.SIZE);
+    private final Memory requests;
+    private final Memory completions;
+    private final Memory writeData;
+    private final Memory readArena;
+    private final Memory pollFd = new Memory(8);
+    private final ByteBuffer xferView;
+    private final ByteBuffer requestView;
+    private final ByteBuffer completionView;
+    private final ByteBuffer writeView;
+    private final ByteBuffer readView;
+    private final long readArenaAddress;
+
+    AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
+            Consumer<String> log) {
+        this.index = index;
+        this.service = service;
+        this.stopping = stopping;
+        this.log = log;
+        this.batch = batch;
+        this.maxReqBytes = maxReqBytes;
+        requests = new Memory((long) batch * AbuseAbi.Request.SIZE);
+        completions = new Memory((long) batch * AbuseAbi.Completion.SIZE);
+        writeData = new Memory(maxReqBytes);
+        readArena = new Memory((long) batch * maxReqBytes);
+        // Reserved fields must be zero, and JNA's Memory is not zeroed.
+        xfer.clear();
+        pollFd.clear();
+        xferView = AbuseControl.view(xfer);
+        requestView = AbuseControl.view(requests);
+        completionView = AbuseControl.view(completions);
+        writeView = AbuseControl.view(writeData);
+        readView = AbuseControl.view(readArena);
+        readArenaAddress = Pointer.nativeValue(readArena);
+    }
+
+    @Override
+    public void run() {
+        int fd;
+        try {
+            fd = LibC.INSTANCE.open(AbuseAbi.CONTROL_DEVICE, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+        } catch (LastErrorException e) {
+            log.accept(AbuseAbi.CONTROL_DEVICE + ": " + AbuseControl.errnoText(e.getErrorCode()));
+            return;
+        }
+        try {
+            LibC.INSTANCE.ioctl(fd, AbuseAbi.ATTACH, index);
+            serve(fd);
+        } catch (LastErrorException e) {
+            log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot attach: " + AbuseControl.errnoText(e.getErrorCode()));
+        } finally {
+            // Requests fetched but not completed go back to the queue for the next server.
+            LibC.INSTANCE.close(fd);
+        }
+    }
+
+    private void serve(int fd) {
+        int pending = 0;
+        pollFd.setInt(0, fd);
+        pollFd.setShort(4, LibC.POLLIN);
+        while (!stopping.getAsBoolean() || pending > 0) {
+            xferView.putLong(AbuseAbi.Xfer.CMPL_ADDR, Pointer.nativeValue(completions));
+            xferView.putInt(AbuseAbi.Xfer.CMPL_COUNT, pending);
+            xferView.putInt(AbuseAbi.Xfer.REQ_COUNT, stopping.getAsBoolean() ? 0 : batch);
+            xferView.putLong(AbuseAbi.Xfer.REQ_ADDR, Pointer.nativeValue(requests));
+            xferView.putLong(AbuseAbi.Xfer.DATA_ADDR, Pointer.nativeValue(writeData));
+            xferView.putInt(AbuseAbi.Xfer.DATA_LEN, maxReqBytes);
+            xferView.putInt(AbuseAbi.Xfer.CMPL_DONE, 0);
+            xferView.putInt(AbuseAbi.Xfer.CMPL_ERRORS, 0);
+            int fetched;
+            try {
+                fetched = LibC.INSTANCE.ioctl(fd, AbuseAbi.COMMIT_AND_FETCH, xfer);
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == Errno.EINVAL) {
+                    log.accept("the kernel refused a batch as malformed (a bug in vdmount): this thread stops");
+                    return;
+                }
+                reportRejected();
+                pending = 0;
+                if (errno == Errno.ENODEV) {
+                    return;
+                }
+                if (errno == Errno.EAGAIN) {
+                    idle();
+                } else if (errno != Errno.EINTR) {
+                    log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": fetch failed: "
+                            + AbuseControl.errnoText(errno));
+                    return;
+                }
+                continue;
+            }
+            reportRejected();
+            for (int i = 0; i < fetched; i++) {
+                handle(i);
+            }
+            pending = fetched;
+        }
+    }
+
+    private void idle() {
+        try {
+            LibC.INSTANCE.poll(pollFd, 1, IDLE_POLL_MILLIS);
+        } catch (LastErrorException e) {
+            // EINTR: look at the stop flag and try again.
+        }
+    }
+
+    private void reportRejected() {
+        int rejected = xferView.getInt(AbuseAbi.Xfer.CMPL_ERRORS);
+        if (rejected > 0) {
+            log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": the kernel rejected " + rejected + " completions");
+        }
+    }
+
+    /** Serves request {@code i} of the batch and writes completion {@code i}. */
+    private void handle(int i) {
+        int r = i * AbuseAbi.Request.SIZE;
+        int op = requestView.getInt(r + AbuseAbi.Request.OP);
+        long offset = requestView.getLong(r + AbuseAbi.Request.OFFSET);
+        int len = requestView.getInt(r + AbuseAbi.Request.LEN);
+        int flags = requestView.getInt(r + AbuseAbi.Request.FLAGS);
+        int c = i * AbuseAbi.Completion.SIZE;
+        completionView.putInt(c + AbuseAbi.Completion.TAG, requestView.getInt(r + AbuseAbi.Request.TAG));
+        completionView.putInt(c + AbuseAbi.Completion.GENERATION, requestView.getInt(r + AbuseAbi.Request.GENERATION));
+        completionView.putInt(c + AbuseAbi.Completion.LEN, 0);
+        completionView.putLong(c + AbuseAbi.Completion.ADDR, 0);
+        int errno;
+        switch (op) {
+            case AbuseAbi.OP_READ -> {
+                errno = read(i, offset, len);
+                if (errno == 0) {
+                    completionView.putInt(c + AbuseAbi.Completion.LEN, len);
+                    completionView.putLong(c + AbuseAbi.Completion.ADDR, readArenaAddress + (long) i * maxReqBytes);
+                }
+            }
+            case AbuseAbi.OP_WRITE -> {
+                int at = requestView.getInt(r + AbuseAbi.Request.DATA_OFFSET);
+                if (len < 0 || len > maxReqBytes || at < 0 || at > maxReqBytes - len) {
+                    errno = Errno.EINVAL;
+                } else {
+                    writeView.limit(at + len).position(at);
+                    errno = service.write(writeView, offset);
+                    if (errno == 0 && (flags & AbuseAbi.REQ_FUA) != 0) {
+                        errno = service.flush();
+                    }
+                }
+            }
+            case AbuseAbi.OP_FLUSH -> errno = service.flush();
+            case AbuseAbi.OP_DISCARD -> errno = service.discard(offset, Integer.toUnsignedLong(len), false);
+            case AbuseAbi.OP_WRITE_ZEROES -> errno = service.discard(offset, Integer.toUnsignedLong(len), true);
+            default -> errno = Errno.ENOTSUP;
+        }
+        completionView.putInt(c + AbuseAbi.Completion.RESULT, -errno);
+    }
+
+    private int read(int slot, long offset, int len) {
+        if (len < 0 || len > maxReqBytes) {
+            return Errno.EINVAL;
+        }
+        int at = slot * maxReqBytes;
+        readView.limit(at + len).position(at);
+        return service.read(readView, offset);
+    }
+}

@@ -1,0 +1,56 @@
+package org.vdmount.mounter.util;
+
+import java.util.Locale;
+
+/** Byte counts as people write and read them: "64K", "3T" in, "20.0 GiB" out. */
+public final class Sizes {
+    private static final String UNITS = "KMGTPE";
+
+    private Sizes() {
+    }
+
+    /**
+     * Parses a byte count with an optional binary suffix (K, M, G, T, P, E; "KiB" and "KB" accepted,
+     * all meaning powers of 1024). Throws IllegalArgumentException with a readable message.
+     */
+    public static long parse(String text) {
+        String s = text.trim().toUpperCase(Locale.ROOT);
+        if (s.endsWith("IB")) {
+            s = s.substring(0, s.length() - 2);
+        } else if (s.endsWith("B") && s.length() > 1 && UNITS.indexOf(s.charAt(s.length() - 2)) >= 0) {
+            s = s.substring(0, s.length() - 1);
+        }
+        int shift = 0;
+        if (!s.isEmpty() && UNITS.indexOf(s.charAt(s.length() - 1)) >= 0) {
+            shift = 10 * (UNITS.indexOf(s.charAt(s.length() - 1)) + 1);
+            s = s.substring(0, s.length() - 1);
+        }
+        long number;
+        try {
+            number = Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a size (examples: 4096, 64K, 3T)");
+        }
+        if (number < 0) {
+            throw new IllegalArgumentException("'" + text + "' is negative");
+        }
+        if (shift > 0 && number > (Long.MAX_VALUE >> shift)) {
+            throw new IllegalArgumentException("'" + text + "' is too large");
+        }
+        return number << shift;
+    }
+
+    /** "512 B", "4.0 KiB", "20.0 GiB": one decimal from KiB up, whole bytes below. */
+    public static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < UNITS.length() - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, value >= 100 ? "%.0f %siB" : "%.1f %siB", value, UNITS.charAt(unit));
+    }
+}
