@@ -1,30 +1,47 @@
 #!/bin/bash
 # NBD read throughput: `vdmount serve` against `qemu-nbd`, same image, same run, same client.
+# Called by `make bench` (testdata/bench/run.sh); runs alone too. Target: ratio >= 1.0.
 #
 # Client: fio's nbd engine (libnbd inside fio, one connection), 4 KiB random reads at queue depth
-# 16 and 1 MiB sequential reads at queue depth 4, on a ~512 MiB image full of random data (raw,
-# and the same bytes as qcow2). The image is in the page cache, so this measures the servers, not
-# the disk. Both servers run with their defaults (qemu-nbd read-only, writeback cache, threads).
+# 16 and 1 MiB sequential reads at queue depth 4, on a 512 MiB image full of random data, as raw
+# and as qcow2 (made by qemu-img from the raw). Images are in the page cache, so this measures the
+# servers, not the disk. Both servers run with their defaults, read-only, on loopback TCP.
+# Besides throughput, the table gives each server's CPU time per I/O (user + system, all its
+# threads), which a busy shared host disturbs far less than throughput.
 #
-# Usage: bench/nbd.sh [SECONDS_PER_RUN]      (default 10; the whole run takes about 2 minutes)
-# Needs: java 17, a built mounter/target/vdmount.jar (mvn -pl mounter -am package), fio with the
-# nbd engine, qemu-img, qemu-nbd.
+# Usage: testdata/bench/nbd.sh [SECONDS_PER_RUN]   (default 5; about 3 minutes in all)
+# Needs: a built jar (make jar), fio with the nbd engine, qemu-img, qemu-nbd.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
-RUNTIME=${1:-10}
-JAR=mounter/target/vdmount.jar
-SIZE_MIB=512
+top=$(cd "$(dirname "$0")/../.." && pwd)
+RUNTIME=${1:-5}
+VDMOUNT=$top/bin/vdmount
+SIZE_MIB=${BENCH_SIZE_MIB:-512}
 PORT_VD=${PORT_VD:-11809}
 PORT_QEMU=${PORT_QEMU:-11810}
 
+echo "== NBD: vdmount serve vs qemu-nbd (fio ioengine=nbd) =="
 for tool in fio qemu-img qemu-nbd java; do
-    command -v "$tool" >/dev/null || { echo "bench/nbd.sh: $tool is not installed" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "nbd.sh: $tool is not installed" >&2; exit 1; }
 done
-fio --enghelp=nbd >/dev/null 2>&1 || { echo "bench/nbd.sh: this fio has no nbd engine" >&2; exit 1; }
-[ -f "$JAR" ] || { echo "bench/nbd.sh: $JAR missing: run mvn -pl mounter -am package first" >&2; exit 1; }
+fio --enghelp=nbd >/dev/null 2>&1 || { echo "nbd.sh: this fio has no nbd engine" >&2; exit 1; }
+[ -f "$top/mounter/target/vdmount.jar" ] || { echo "nbd.sh: the jar is not built: run make jar" >&2; exit 1; }
 
-WORK=$(mktemp -d /tmp/vdmount-nbd-bench.XXXXXX)
+# Random data, unlike images.sh's real files: nothing for either server to compress or skip.
+CACHE=${BENCH_CACHE:-$top/testdata/cache/bench}
+mkdir -p "$CACHE"
+if [ ! -f "$CACHE/random.raw" ] || [ "$(stat -c %s "$CACHE/random.raw")" -ne $((SIZE_MIB * 1048576)) ]; then
+    echo "building a ${SIZE_MIB} MiB image of random data in $CACHE ..." >&2
+    head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$CACHE/random.raw.tmp"
+    mv "$CACHE/random.raw.tmp" "$CACHE/random.raw"
+    rm -f "$CACHE/random.qcow2"
+fi
+if [ ! -f "$CACHE/random.qcow2" ]; then
+    qemu-img convert -f raw -O qcow2 "$CACHE/random.raw" "$CACHE/random.qcow2.tmp"
+    mv "$CACHE/random.qcow2.tmp" "$CACHE/random.qcow2"
+fi
+
+WORK=$(mktemp -d /tmp/vdmount-nbd-bench.XXXXXX)   # server logs
 VD_PID=
 QEMU_PID=
 stop_servers() {
@@ -33,10 +50,6 @@ stop_servers() {
     QEMU_PID=
 }
 trap 'stop_servers; rm -rf "$WORK"' EXIT
-
-echo "building a ${SIZE_MIB} MiB image of random data in $WORK ..." >&2
-head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$WORK/disk.raw"
-qemu-img convert -f raw -O qcow2 "$WORK/disk.raw" "$WORK/disk.qcow2"
 
 wait_for_port() {
     for _ in $(seq 1 100); do
@@ -80,10 +93,10 @@ declare -A RESULT
 FORMATS=()
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for fmt in raw qcow2; do
-    image="$WORK/disk.$fmt"
+    image="$CACHE/random.$fmt"
     cat "$image" > /dev/null   # into the page cache
 
-    java -jar "$JAR" serve --port "$PORT_VD" "$image" > "$WORK/vd.out" 2> "$WORK/vd.err" &
+    "$VDMOUNT" serve --port "$PORT_VD" "$image" > "$WORK/vd.out" 2> "$WORK/vd.err" &
     VD_PID=$!
     if ! wait_for_port "$PORT_VD" || ! kill -0 "$VD_PID" 2>/dev/null; then
         echo "vdmount serve cannot serve $fmt: $(head -1 "$WORK/vd.err") -- skipped" >&2
@@ -117,7 +130,6 @@ for fmt in raw qcow2; do
     stop_servers
 done
 
-echo
 echo "NBD reads, fio ioengine=nbd (1 connection), ${SIZE_MIB} MiB image of random data in the page cache,"
 echo "best of 2 runs of ${RUNTIME}s each, $(nproc) CPUs, load average before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-6s %-17s %15s %15s %7s   %s\n' format workload "vdmount serve" qemu-nbd ratio "server CPU per I/O: vdmount / qemu-nbd"
