@@ -110,12 +110,15 @@ public final class NbdServer implements Closeable {
             SocketChannel connection;
             try {
                 connection = listener.accept();
+            } catch (ClosedChannelException e) {
+                return; // closed by close()
             } catch (IOException e) {
+                // Out of file descriptors and the like: passing troubles, the server stays.
                 if (!closing) {
-                    log.accept("cannot accept connections: " + e.getMessage());
-                    stopped.countDown();
+                    log.accept("cannot accept a connection: " + e.getMessage());
+                    pause();
                 }
-                return;
+                continue;
             }
             if (connections.size() >= MAX_CONNECTIONS) {
                 log.accept("refusing a connection: " + MAX_CONNECTIONS + " clients are already connected");
@@ -152,6 +155,14 @@ public final class NbdServer implements Closeable {
         } finally {
             connections.remove(connection);
             closeQuietly(connection);
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -106,11 +106,12 @@ final class Transmission {
 
     private void write(int flags, long cookie, long offset, long length) throws IOException {
         // The payload follows whatever we answer: take it off the wire first, bounded in memory.
-        if (!export.writable()) {
+        // Beyond the advertised maximum, no honest client sends it: end the connection instead.
+        if (length > MAX_PAYLOAD) {
+            throw new ProtocolViolation("write of " + length + " bytes (at most " + MAX_PAYLOAD + ")");
+        } else if (!export.writable()) {
             skipPayload(length);
             error(CMD_WRITE, cookie, EPERM, "the export is read-only");
-        } else if (length > MAX_PAYLOAD) {
-            throw new ProtocolViolation("write of " + length + " bytes");
         } else {
             ByteBuffer data = payload((int) length);
             if ((flags & ~CMD_FLAG_FUA) != 0) {

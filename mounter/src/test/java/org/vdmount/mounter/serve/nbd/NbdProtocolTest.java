@@ -287,10 +287,16 @@ class NbdProtocolTest {
         }
         try (NbdTestClient c = client()) {
             c.go("layout");
+            c.request(0, CMD_WRITE, 1, 0, 0xfffffff0L); // a 4 GiB write: not read, not allocated
+            assertTrue(c.closedByServer());
+        }
+        try (NbdTestClient c = client()) {
+            c.go("layout");
             c.request(0, CMD_READ, 1, 0, 4096);
             assertEquals(0, c.simpleReply(1));
         }
         assertTrue(log.stream().anyMatch(l -> l.contains("magic")), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.contains("write of 4294967280 bytes")), log.toString());
     }
 
     @Test
