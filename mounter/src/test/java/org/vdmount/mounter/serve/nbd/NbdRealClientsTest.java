@@ -155,6 +155,50 @@ class NbdRealClientsTest {
     }
 
     @Test
+    void fioNbdEngineReadsAndWritesWithVerification() throws Exception {
+        Path image = randomRaw("fio.img", 16 * MIB, 8);
+        serve(export("ro", image));
+        String read = NbdTestSupport.run(dir, "fio", "--name=randread", "--ioengine=nbd",
+                "--uri=" + NbdTestSupport.uri(server, "ro"), "--rw=randread", "--bs=4k", "--iodepth=16",
+                "--io_size=8M");
+        assertTrue(read.contains("err= 0"), read);
+        server.close();
+
+        Path writable = randomRaw("fio-rw.img", 16 * MIB, 9);
+        VirtualDisk disk = Images.open(writable, new org.vdmount.formats.OpenOptions(null, 0, true), w -> { });
+        disks.add(disk);
+        serve(new NbdExport("rw", "", disk, true));
+        // fio writes checksummed blocks, then reads every one back and checks it.
+        String verified = NbdTestSupport.run(dir, "fio", "--name=verify", "--ioengine=nbd",
+                "--uri=" + NbdTestSupport.uri(server, "rw"), "--rw=randwrite", "--bs=16k", "--iodepth=8",
+                "--size=8M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1");
+        assertTrue(verified.contains("err= 0"), verified);
+        assertTrue(log.isEmpty(), log.toString());
+    }
+
+    @Test
+    void nbdfuseMountReadsTheSameBytes() throws Exception {
+        Path image = randomRaw("fuse.img", 5 * MIB + 77, 10);
+        serve(export("f", image));
+        Path mountPoint = Files.createDirectory(dir.resolve("mnt"));
+        Process fuse = new ProcessBuilder("nbdfuse", "-r", mountPoint.toString(), NbdTestSupport.uri(server, "f"))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("nbdfuse.log").toFile()).start();
+        try {
+            Path file = mountPoint.resolve("nbd");
+            for (int i = 0; i < 100 && !Files.exists(file); i++) {
+                Thread.sleep(100);
+            }
+            assertTrue(Files.exists(file), "nbdfuse did not mount: " + Files.readString(dir.resolve("nbdfuse.log")));
+            assertArrayEquals(Files.readAllBytes(image), Files.readAllBytes(file));
+        } finally {
+            NbdTestSupport.runAllowingFailure(dir, "fusermount3", "-u", mountPoint.toString());
+            if (!fuse.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                fuse.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
     void manyClientsAtOnce() throws Exception {
         Path a = randomRaw("a.img", 6 * MIB + 100, 5);
         Path b = randomRaw("b.img", 4 * MIB, 6);
