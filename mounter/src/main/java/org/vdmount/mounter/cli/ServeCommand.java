@@ -242,7 +242,11 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private static String describe(SocketAddress where) {
-        return where instanceof UnixDomainSocketAddress unix ? unix.getPath().toString() : where.toString();
+        if (where instanceof UnixDomainSocketAddress unix) {
+            return unix.getPath().toString();
+        }
+        InetSocketAddress inet = (InetSocketAddress) where;
+        return InetAddresses.toUriString(inet.getAddress()) + ":" + inet.getPort();
     }
 
     private static void closeAll(List<VirtualDisk> disks) {

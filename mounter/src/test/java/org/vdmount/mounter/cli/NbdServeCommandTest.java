@@ -75,6 +75,11 @@ class NbdServeCommandTest {
         Files.writeString(dir.resolve("taken"), "");
         assertOneLineError(inProcess("serve", "--socket", dir.resolve("taken").toString(), a.toString()),
                 "already exists");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            assertOneLineError(inProcess("serve", "--port", String.valueOf(taken.getLocalPort()), a.toString()),
+                    "cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use");
+        }
+        assertOneLineError(inProcess("serve", "--bind", "no.such.host.invalid", a.toString()), "no such address");
         assertEquals(2, inProcess("serve").exit());
     }
 
