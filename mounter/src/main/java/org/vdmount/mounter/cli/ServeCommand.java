@@ -102,6 +102,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Serve this internal snapshot (name or id) of each image instead of its current state.")
     String snapshot;
 
+    @Option(names = "--disk", paramLabel = "N",
+            description = "For containers of several disks (OVA): serve disk N of each, counted from 1.")
+    int disk;
+
     @Option(names = "--read-only", description = "Refuse writes (the default).")
     boolean readOnly;
 
@@ -125,15 +129,16 @@ public final class ServeCommand implements Callable<Integer> {
         NbdServer server;
         try {
             NbdExports exports = open(disks, err);
-            server = NbdServer.start(exports, where, line -> {
-                err.println("vdmount: serve: " + line);
-                err.flush();
-            });
-        } catch (IOException | RuntimeException e) {
-            closeAll(disks);
-            if (e instanceof IOException && !(e instanceof org.vdmount.formats.ImageException)) {
+            try {
+                server = NbdServer.start(exports, where, line -> {
+                    err.println("vdmount: serve: " + line);
+                    err.flush();
+                });
+            } catch (IOException e) {
                 throw new UserError("cannot listen on " + describe(where) + ": " + e.getMessage());
             }
+        } catch (IOException | RuntimeException e) {
+            closeAll(disks);
             throw e;
         }
         Thread stopper = new Thread(() -> {
@@ -166,6 +171,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (readWrite && snapshot != null) {
             throw new UserError("--rw cannot write into an internal snapshot; drop --snapshot or --rw");
         }
+        if (disk < 0) {
+            throw new UserError("--disk counts from 1");
+        }
         if (exportNames.size() > images.size()) {
             throw new UserError("more --export-name options (" + exportNames.size() + ") than images ("
                     + images.size() + ")");
@@ -190,7 +198,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private NbdExports open(List<VirtualDisk> disks, PrintWriter err) throws IOException {
-        OpenOptions options = new OpenOptions(snapshot, 0, readWrite);
+        OpenOptions options = new OpenOptions(snapshot, disk, readWrite);
         List<NbdExport> exports = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (int i = 0; i < images.size(); i++) {

@@ -52,7 +52,7 @@ class NbdServeCommandTest {
         assertEquals(0, o.exit());
         assertTrue(o.out().contains("no TLS"), o.out());
         assertTrue(o.out().contains("127.0.0.1"), o.out());
-        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--rw",
+        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw",
                 "--read-only", "--overlay")) {
             assertTrue(o.out().contains(option), option);
         }
@@ -99,7 +99,7 @@ class NbdServeCommandTest {
         Process p = new ProcessBuilder(command).redirectError(dir.resolve("serve.err").toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name")
+            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk")
                     .contains(args[i - 1]))) {
                 String line = out.readLine();
                 assertTrue(line != null, "no readiness line; stderr: " + Files.readString(dir.resolve("serve.err")));
@@ -155,6 +155,27 @@ class NbdServeCommandTest {
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         assertFalse(Files.exists(socket), "socket removed on SIGTERM");
+    }
+
+    @Test
+    void servesAQcow2Snapshot() throws Exception {
+        Path image = dir.resolve("s.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 64k", image.toString());
+        run("qemu-img", "snapshot", "-c", "first", image.toString());
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0xa5 0 1M", image.toString());
+        Path expected = dir.resolve("expected.raw");
+        run("qemu-img", "convert", "-O", "raw", "-l", "snapshot.name=first", image.toString(), expected.toString());
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--port", "0", "--snapshot", "first", image.toString());
+        try {
+            Path copy = dir.resolve("copy.raw");
+            run("nbdcopy", lines.get(0).split(" ")[0], copy.toString());
+            assertEquals(-1L, Files.mismatch(expected, copy));
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
     }
 
     @Test
