@@ -16,6 +16,10 @@ import java.nio.file.Files;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -28,6 +32,8 @@ import java.util.function.Consumer;
 public final class NbdServer implements Closeable {
     /** More clients than this at once are turned away, so a flood cannot exhaust threads or memory. */
     public static final int MAX_CONNECTIONS = 128;
+    /** Time a client has from connecting to choosing an export (real clients need milliseconds). */
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 30_000;
 
     private final NbdExports exports;
     private final ServerSocketChannel listener;
@@ -37,6 +43,13 @@ public final class NbdServer implements Closeable {
     private final AtomicInteger connectionNumber = new AtomicInteger();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread acceptor;
+    /** Closes connections that take too long to negotiate, so idle sockets cannot use up the slots. */
+    private final ScheduledExecutorService handshakeTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "nbd-handshake-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile long handshakeTimeoutMillis = HANDSHAKE_TIMEOUT_MILLIS;
     private volatile boolean closing;
 
     private NbdServer(NbdExports exports, ServerSocketChannel listener, Consumer<String> log) throws IOException {
@@ -80,6 +93,11 @@ public final class NbdServer implements Closeable {
         return exports;
     }
 
+    /** For tests: a shorter negotiation deadline. */
+    void handshakeTimeout(long millis) {
+        handshakeTimeoutMillis = millis;
+    }
+
     /** Waits until {@link #close} has been called. */
     public void awaitClose() throws InterruptedException {
         stopped.await();
@@ -93,6 +111,7 @@ public final class NbdServer implements Closeable {
         }
         closing = true;
         try {
+            handshakeTimer.shutdownNow();
             listener.close();
             for (SocketChannel connection : connections) {
                 closeQuietly(connection);
@@ -138,7 +157,16 @@ public final class NbdServer implements Closeable {
                 // Replies are flushed deliberately, once per batch: no reason to let Nagle hold them.
                 connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
-            Handshake.Outcome outcome = new Handshake(connection, exports).negotiate();
+            ScheduledFuture<?> timeout = handshakeTimer.schedule(() -> {
+                log.accept("dropping a client that did not finish negotiating in time");
+                closeQuietly(connection);
+            }, handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
+            Handshake.Outcome outcome;
+            try {
+                outcome = new Handshake(connection, exports).negotiate();
+            } finally {
+                timeout.cancel(false);
+            }
             if (outcome != null) {
                 new Transmission(connection, outcome, log).run();
             }
@@ -151,7 +179,9 @@ public final class NbdServer implements Closeable {
                 log.accept("connection ended: " + e.getMessage());
             }
         } catch (RuntimeException | OutOfMemoryError e) {
-            log.accept("connection ended by an internal error: " + e);
+            if (!closing) {
+                log.accept("connection ended by an internal error: " + e);
+            }
         } finally {
             connections.remove(connection);
             closeQuietly(connection);

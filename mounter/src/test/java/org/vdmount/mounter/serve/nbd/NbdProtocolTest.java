@@ -402,6 +402,28 @@ class NbdProtocolTest {
     }
 
     @Test
+    void clientsThatNeverChooseAnExportAreDropped() throws IOException {
+        serveLayout(DATA, 4096);
+        server.handshakeTimeout(300);
+        try (NbdTestClient idle = client()) {
+            long start = System.nanoTime();
+            assertTrue(idle.closedByServer());
+            assertTrue(System.nanoTime() - start < 10_000_000_000L);
+        }
+        try (NbdTestClient c = client()) {
+            c.go("layout");
+            try {
+                Thread.sleep(600); // past the deadline: it no longer applies once transmission started
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            c.request(0, CMD_READ, 1, 0, 4096);
+            assertEquals(0, c.simpleReply(1));
+        }
+        assertTrue(log.stream().anyMatch(l -> l.contains("did not finish negotiating")), log.toString());
+    }
+
+    @Test
     void writableRawExportWritesZeroesAndFlushes() throws IOException, InterruptedException {
         Path image = dir.resolve("rw.img");
         Files.write(image, NbdTestSupport.pattern(MIB, 3));
