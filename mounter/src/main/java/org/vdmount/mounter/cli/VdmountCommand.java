@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             InfoCommand.class,
             CatCommand.class,
             VerifyCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class VdmountCommand implements Runnable {
 

@@ -1,0 +1,196 @@
+package org.vdmount.mounter.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code vdmount serve} as a user runs it: options, messages, readiness lines, signals. */
+class NbdServeCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Outcome(int exit, String out, String err) {
+    }
+
+    private static Outcome inProcess(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = VdmountCommand.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Outcome(exit, out.toString(), err.toString());
+    }
+
+    private Path image(String name, int size) throws IOException {
+        Path p = dir.resolve(name);
+        byte[] data = new byte[size];
+        for (int i = 0; i < size; i++) {
+            data[i] = (byte) (i * 31 + 7);
+        }
+        Files.write(p, data);
+        return p;
+    }
+
+    @Test
+    void helpExplainsTheLoopbackDefaultAndTheMissingTls() {
+        Outcome o = inProcess("serve", "--help");
+        assertEquals(0, o.exit());
+        assertTrue(o.out().contains("no TLS"), o.out());
+        assertTrue(o.out().contains("127.0.0.1"), o.out());
+        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw",
+                "--read-only", "--overlay")) {
+            assertTrue(o.out().contains(option), option);
+        }
+    }
+
+    @Test
+    void badUsesSayWhatIsWrongInOneLine() throws IOException {
+        Path a = image("a.img", 4096);
+        assertOneLineError(inProcess("serve", "--overlay", dir.resolve("o.qcow2").toString(), a.toString()),
+                "--overlay is not available yet");
+        assertOneLineError(inProcess("serve", "--socket", dir.resolve("s").toString(), "--port", "1", a.toString()),
+                "cannot be combined");
+        assertOneLineError(inProcess("serve", "--port", "1", dir.resolve("missing.img").toString()),
+                "missing.img: no such file");
+        assertOneLineError(inProcess("serve", "--port", "1", a.toString(), a.toString()),
+                "two exports would be named 'a.img'");
+        assertOneLineError(inProcess("serve", "--rw", "--read-only", a.toString()), "contradict");
+        assertOneLineError(inProcess("serve", "--export-name", "x", "--export-name", "y", a.toString()),
+                "more --export-name options");
+        Files.writeString(dir.resolve("taken"), "");
+        assertOneLineError(inProcess("serve", "--socket", dir.resolve("taken").toString(), a.toString()),
+                "already exists");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            assertOneLineError(inProcess("serve", "--port", String.valueOf(taken.getLocalPort()), a.toString()),
+                    "cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use");
+        }
+        assertOneLineError(inProcess("serve", "--bind", "no.such.host.invalid", a.toString()), "no such address");
+        assertEquals(2, inProcess("serve").exit());
+    }
+
+    private static void assertOneLineError(Outcome o, String expected) {
+        assertEquals(1, o.exit(), o.err());
+        assertTrue(o.err().startsWith("vdmount: "), o.err());
+        assertTrue(o.err().contains(expected), o.err());
+        assertEquals(1, o.err().strip().lines().count(), o.err());
+    }
+
+    /** Starts {@code vdmount serve} in its own JVM and returns it with its readiness lines. */
+    private Process start(List<String> readiness, String... args) throws IOException {
+        List<String> command = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "org.vdmount.mounter.Main", "serve"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectError(dir.resolve("serve.err").toFile()).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk")
+                    .contains(args[i - 1]))) {
+                String line = out.readLine();
+                assertTrue(line != null, "no readiness line; stderr: " + Files.readString(dir.resolve("serve.err")));
+                readiness.add(line);
+            }
+        }
+        return p;
+    }
+
+    private static String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    void servesOnTcpPrintsUrisAndStopsOnSigterm() throws Exception {
+        Path a = image("a.img", 1 << 20);
+        Path b = image("b.img", 12345);
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--port", "0", "--export-name", "sys", a.toString(), b.toString());
+        try {
+            assertEquals(2, lines.size());
+            assertTrue(lines.get(0).matches("nbd://127\\.0\\.0\\.1:\\d+/sys  \\(.*a\\.img, raw, 1048576 bytes, read-only\\)"),
+                    lines.get(0));
+            assertTrue(lines.get(1).matches("nbd://127\\.0\\.0\\.1:\\d+/b\\.img  \\(.*read-only\\)"), lines.get(1));
+            String uri = lines.get(1).split(" ")[0];
+            assertEquals("12345", run("nbdinfo", "--size", uri).strip());
+            String first = uri.substring(0, uri.lastIndexOf('/') + 1);
+            assertEquals("1048576", run("nbdinfo", "--size", first).strip(), "the default export is the first");
+        } finally {
+            p.destroy(); // SIGTERM
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS), "stops on SIGTERM");
+        String err = Files.readString(dir.resolve("serve.err"));
+        assertFalse(err.contains("Exception"), err);
+    }
+
+    @Test
+    void servesOnAUnixSocketAndRemovesIt() throws Exception {
+        Path a = image("disk.img", 65536);
+        Path socket = dir.resolve("vd.sock");
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--socket", socket.toString(), a.toString());
+        try {
+            assertEquals("nbd+unix:///disk.img?socket=" + socket, lines.get(0).split(" ")[0]);
+            assertTrue(Files.exists(socket));
+            assertEquals("65536", run("nbdinfo", "--size", lines.get(0).split(" ")[0]).strip());
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertFalse(Files.exists(socket), "socket removed on SIGTERM");
+    }
+
+    @Test
+    void servesAQcow2Snapshot() throws Exception {
+        Path image = dir.resolve("s.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 64k", image.toString());
+        run("qemu-img", "snapshot", "-c", "first", image.toString());
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0xa5 0 1M", image.toString());
+        Path expected = dir.resolve("expected.raw");
+        run("qemu-img", "convert", "-O", "raw", "-l", "snapshot.name=first", image.toString(), expected.toString());
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--port", "0", "--snapshot", "first", image.toString());
+        try {
+            Path copy = dir.resolve("copy.raw");
+            run("nbdcopy", lines.get(0).split(" ")[0], copy.toString());
+            assertEquals(-1L, Files.mismatch(expected, copy));
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void readWriteRawExport() throws Exception {
+        Path a = image("rw.img", 65536);
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--port", "0", "--rw", a.toString());
+        try {
+            assertTrue(lines.get(0).endsWith("read-write)"), lines.get(0));
+            String json = run("nbdinfo", "--json", lines.get(0).split(" ")[0]);
+            assertTrue(json.contains("\"is_read_only\": false"), json);
+            assertTrue(json.contains("\"can_multi_conn\": false"), json);
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+    }
+}
