@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
             "",
             "Images are opened read-only unless a command is told otherwise."},
         subcommands = {
+            AttachCommand.class,
+            DetachCommand.class,
+            ListCommand.class,
             CommandLine.HelpCommand.class})
 public final class VdmountCommand implements Runnable {
 
@@ -38,7 +41,8 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        CommandLine cl = commandLine();
+        return cl.execute(ImplicitAttach.rewrite(args, cl.getSubcommands().keySet()));
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {

@@ -147,7 +147,18 @@ public final class FuseMount implements Closeable {
     public void close() throws IOException {
         if (!unmounted) {
             unmounted = true;
-            unmount(mountPoint, true);
+            // Just-unbound loop devices let go of our files a moment later: wait a little for a
+            // clean unmount before settling for a lazy one.
+            boolean clean = false;
+            for (int attempt = 0; attempt < 20 && !clean; attempt++) {
+                clean = unmount(mountPoint, false);
+                if (!clean) {
+                    pause(100);
+                }
+            }
+            if (!clean) {
+                unmount(mountPoint, true);
+            }
         }
         try {
             if (!awaitUnmount(10, TimeUnit.SECONDS)) {
@@ -183,6 +194,14 @@ public final class FuseMount implements Closeable {
             return true;
         } catch (LastErrorException e) {
             throw new IOException("cannot unmount " + mountPoint + ": " + strerror(e));
+        }
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,0 +1,33 @@
+package org.vdmount.mounter.transport;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A way of making a virtual disk appear as block devices: the abuse module, the kernel's nbd,
+ * FUSE + loop. The attach logic ({@code org.vdmount.mounter.attach}) is the same for all of them:
+ * it opens the image, runs {@link #attach} in the server process, records what came back, and
+ * later calls {@link #detach} from another process with only that record in hand.
+ */
+public interface Transport {
+
+    /** The name users pass to {@code --transport}: "fuse", "abuse", "nbd". */
+    String name();
+
+    /** Whether this machine can use the transport, and why not when it cannot. Cheap; no side effects. */
+    Availability availability();
+
+    /**
+     * In the server process: makes the devices for {@code request} and starts serving them. Must not
+     * leave anything behind (mounts, devices) when it fails.
+     */
+    TransportSession attach(AttachRequest request) throws IOException;
+
+    /**
+     * In any process: removes the devices an earlier {@link #attach} made, from what its session
+     * reported ({@link TransportSession#devices}, {@link TransportSession#state}); the server may be
+     * dead. The caller has already checked that no device is mounted unless {@code force}.
+     */
+    void detach(List<AttachedDevice> devices, Map<String, String> state, boolean force) throws IOException;
+}
