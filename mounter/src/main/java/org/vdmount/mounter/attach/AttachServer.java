@@ -1,11 +1,13 @@
 package org.vdmount.mounter.attach;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
+import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
@@ -35,6 +37,9 @@ public final class AttachServer {
         RunDirectory run = RunDirectory.standard();
         long pid = ProcessHandle.current().pid();
         try (VirtualDisk disk = Images.open(image, open, output::warn)) {
+            if (disk.size() == 0) {
+                throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
+            }
             List<DiskPart> parts = new ArrayList<>();
             parts.add(new DiskPart("disk", disk,
                     DeviceLines.diskLabel(image.getFileName().toString(), disk.info(), MODE, transport.name())));
@@ -59,6 +64,14 @@ public final class AttachServer {
         }
     }
 
+    private static void removeIfEmpty(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // not empty, or still a mount point: leave it to detach
+        }
+    }
+
     private static void serveUntilDetached(int id, TransportSession session, RunDirectory run, ServerOutput output)
             throws InterruptedException, IOException {
         AtomicBoolean over = new AtomicBoolean();
@@ -79,6 +92,7 @@ public final class AttachServer {
         session.awaitDetached();
         if (over.compareAndSet(false, true)) {
             run.remove(id);
+            removeIfEmpty(run.workDir(id));
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {

@@ -2,6 +2,7 @@ package org.vdmount.mounter.transport.fuse;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.logging.Logger;
@@ -47,11 +48,25 @@ final class FuseSession implements TransportSession {
      * autoclear from losetup and goes when unmounted; a busy FUSE mount is detached lazily.
      */
     static void release(List<AttachedDevice> devices, Path mountPoint, FuseMount mount) {
+        List<String> loops = new ArrayList<>();
         for (int i = devices.size() - 1; i >= 0; i--) {
+            loops.add(devices.get(i).path());
+        }
+        try {
+            // Also any loop bound while losetup failed to tell us its name.
+            for (String extra : LoopDevices.boundUnder(mountPoint)) {
+                if (!loops.contains(extra)) {
+                    loops.add(extra);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warning("cannot list loop devices: " + e.getMessage());
+        }
+        for (String loop : loops) {
             try {
-                LoopDevices.unbind(devices.get(i).path(), mountPoint);
+                LoopDevices.unbind(loop, mountPoint);
             } catch (IOException e) {
-                LOG.warning("cannot unbind " + devices.get(i).path() + ": " + e.getMessage());
+                LOG.warning("cannot unbind " + loop + ": " + e.getMessage());
             }
         }
         try {

@@ -85,6 +85,9 @@ public final class FuseTransport implements Transport {
         for (int i = devices.size() - 1; i >= 0; i--) {
             LoopDevices.unbind(devices.get(i).path(), mountPoint);
         }
+        for (String stray : LoopDevices.boundUnder(mountPoint)) {
+            LoopDevices.unbind(stray, mountPoint);
+        }
         // Loop devices let go of their files asynchronously; give them a moment before calling it busy.
         boolean done = false;
         for (int attempt = 0; attempt < 50 && !done; attempt++) {

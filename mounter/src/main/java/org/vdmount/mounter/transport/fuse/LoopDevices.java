@@ -1,8 +1,11 @@
 package org.vdmount.mounter.transport.fuse;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.vdmount.mounter.system.Commands;
 
@@ -25,6 +28,25 @@ final class LoopDevices {
             throw new IOException("losetup printed no device for " + file);
         }
         return device;
+    }
+
+    /** Every loop device bound to a file under {@code dir}: what a failed or interrupted attach may have left. */
+    static List<String> boundUnder(Path dir) throws IOException {
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> blocks = Files.newDirectoryStream(Path.of("/sys/class/block"), "loop*")) {
+            for (Path b : blocks) {
+                String device = "/dev/" + b.getFileName();
+                Optional<String> file = backingFile(device);
+                if (file.isPresent() && isUnder(file.get(), dir)) {
+                    found.add(device);
+                }
+            }
+        }
+        return found;
+    }
+
+    private static boolean isUnder(String file, Path dir) {
+        return Path.of(file.replace(" (deleted)", "")).startsWith(dir);
     }
 
     /** The file a loop device is bound to, or empty when it is free (or not a loop device). */
@@ -50,7 +72,7 @@ final class LoopDevices {
             return;
         }
         String file = backing.get();
-        if (!Path.of(file.replace(" (deleted)", "")).startsWith(owner)) {
+        if (!isUnder(file, owner)) {
             return;
         }
         Commands.run("losetup", "--detach", device);
