@@ -83,6 +83,48 @@ class FuseAttachTest {
         assertEquals("vdmount: unknown transport 'nope' (this build has: auto, fuse)\n", r.err);
     }
 
+    @Test
+    void crashedServerIsCleanedUpByDetach() throws Exception {
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), sampleFiles());
+        assertEquals(0, vdmount(image.toString()).status);
+        AttachmentRecord record = new RunDirectory(runDir).list().get(0);
+        ProcessHandle server = ProcessHandle.of(record.pid()).orElseThrow();
+        server.destroyForcibly(); // kill -9: no chance to clean up
+        server.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Result list = vdmount("list");
+        assertTrue(list.out.contains("(not running)"), list.out);
+        Result detached = vdmount("detach", Integer.toString(record.id()));
+        assertEquals(0, detached.status, detached.err);
+        assertNothingLeft();
+    }
+
+    @Test
+    void foregroundServerCleansUpWhenStopped() throws Exception {
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), sampleFiles());
+        Process server = new ProcessBuilder(javaBinary(), "-Dvdmount.run.dir=" + runDir,
+                "-cp", System.getProperty("java.class.path"), "org.vdmount.mounter.Main",
+                "attach", "--foreground", image.toString())
+                .redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String first = out.readLine();
+            assertTrue(first != null && first.startsWith("/dev/loop"), String.valueOf(first));
+            List<AttachmentRecord> records = new RunDirectory(runDir).list();
+            assertEquals(1, records.size());
+            assertEquals(server.pid(), records.get(0).pid());
+            server.destroy(); // SIGTERM, like Ctrl-C or systemctl stop
+            assertTrue(server.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "foreground server stops");
+            assertNothingLeft();
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
     /**
      * Attaches {@code image} with plain {@code vdmount IMAGE}, checks the whole-disk device reads
      * exactly like {@code raw}, mounts partition 1 read-only and compares every file with
