@@ -101,7 +101,8 @@ final class FuseFileSystem {
             // The kernel retries with our major if it is older; we only speak 7.
             return -Errno.EPROTO;
         }
-        int wanted = ASYNC_READ | BIG_WRITES | PARALLEL_DIROPS | MAX_PAGES;
+        // ASYNC_DIO: without it the kernel serialises O_DIRECT I/O of one file, so QD16 becomes QD1.
+        int wanted = ASYNC_READ | ASYNC_DIO | BIG_WRITES | PARALLEL_DIROPS | MAX_PAGES;
         int p = OUT_HEADER;
         out.putInt(p, KERNEL_MAJOR);
         out.putInt(p + 4, Math.min(minor, MAX_MINOR));

@@ -79,7 +79,6 @@ public final class FuseMount implements Closeable {
     }
 
     private void serve() {
-        LibC libc = LibC.INSTANCE;
         Memory inMem = new Memory(REQUEST_BUFFER);
         Memory outMem = new Memory(REPLY_BUFFER);
         ByteBuffer in = inMem.getByteBuffer(0, REQUEST_BUFFER).order(ByteOrder.nativeOrder());
@@ -88,7 +87,7 @@ public final class FuseMount implements Closeable {
         while (true) {
             long n;
             try {
-                n = libc.read(fd, inMem, REQUEST_BUFFER);
+                n = DevFuse.read(fd, inMem, REQUEST_BUFFER);
             } catch (LastErrorException e) {
                 int errno = e.getErrorCode();
                 if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.ENOENT) {
@@ -106,7 +105,7 @@ public final class FuseMount implements Closeable {
             int length = fs.handle(in, out, data);
             if (length > 0) {
                 try {
-                    libc.write(fd, outMem, length);
+                    DevFuse.write(fd, outMem, length);
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() == Errno.ENODEV) {
                         return;

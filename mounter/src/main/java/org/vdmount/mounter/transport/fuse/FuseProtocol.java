@@ -45,6 +45,7 @@ final class FuseProtocol {
 
     static final int ASYNC_READ = 1;
     static final int BIG_WRITES = 1 << 5;
+    static final int ASYNC_DIO = 1 << 15;
     static final int PARALLEL_DIROPS = 1 << 18;
     static final int MAX_PAGES = 1 << 22;
 

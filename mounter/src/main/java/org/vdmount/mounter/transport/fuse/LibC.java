@@ -3,7 +3,6 @@ package org.vdmount.mounter.transport.fuse;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 
 /** The few libc calls FUSE needs that Java has no API for. size_t/ssize_t are long (LP64 Linux only). */
 interface LibC extends Library {
@@ -22,10 +21,6 @@ interface LibC extends Library {
     int open(String path, int flags) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
-
-    long read(int fd, Pointer buffer, long count) throws LastErrorException;
-
-    long write(int fd, Pointer buffer, long count) throws LastErrorException;
 
     int mount(String source, String target, String fsType, long flags, String data) throws LastErrorException;
 

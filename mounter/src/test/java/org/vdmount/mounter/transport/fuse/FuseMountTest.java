@@ -61,6 +61,7 @@ class FuseMountTest {
             files.put("disk", disk);
             files.put("p1", holey);
             try (FuseMount mount = FuseMount.mount(mnt, files, 4)) {
+                assertEquals(mnt.toAbsolutePath(), mount.mountPoint());
                 assertTrue(mounted(mnt), "listed in /proc/mounts");
                 try (Stream<Path> list = Files.list(mnt)) {
                     assertEquals(List.of("disk", "p1"),
@@ -86,7 +87,7 @@ class FuseMountTest {
         HoleyDisk holey = new HoleyDisk(4 * MIB, new long[] {MIB, 2 * MIB}, new long[] {3 * MIB, 3 * MIB + 4096});
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         try (FuseMount mount = FuseMount.mount(mnt, Map.of("p1", holey), 2)) {
-            int fd = Seek.C.open(mnt.resolve("p1").toString(), 0);
+            int fd = Seek.C.open(mount.mountPoint().resolve("p1").toString(), 0);
             try {
                 int data = 3;
                 int hole = 4;
