@@ -47,10 +47,17 @@ public final class AttachServer {
                 parts.addAll(PartitionFiles.of(disk));
             }
             int id = run.allocate();
+            AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads());
+            // Stopped while attaching (the launcher gave up, Ctrl-C): undo whatever exists so far.
+            Thread abandon = new Thread(() -> {
+                transport.abandon(request);
+                removeQuietly(run, id);
+            }, "vdmount-abandon");
+            Runtime.getRuntime().addShutdownHook(abandon);
             TransportSession session = null;
             try {
                 run.write(AttachmentRecord.starting(id, pid));
-                session = transport.attach(new AttachRequest(id, run.workDir(id), parts, options.threads()));
+                session = transport.attach(request);
                 run.write(new AttachmentRecord(id, image.toString(), transport.name(), MODE, pid,
                         session.devices(), session.state()));
             } catch (IOException | RuntimeException e) {
@@ -59,8 +66,26 @@ public final class AttachServer {
                 }
                 run.remove(id);
                 throw e;
+            } finally {
+                removeHook(abandon);
             }
             serveUntilDetached(id, session, run, output);
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // shutting down already: the hook runs
+        }
+    }
+
+    private static void removeQuietly(RunDirectory run, int id) {
+        try {
+            run.remove(id);
+        } catch (IOException e) {
+            // best effort while the process ends
         }
     }
 
@@ -93,11 +118,7 @@ public final class AttachServer {
         if (over.compareAndSet(false, true)) {
             run.remove(id);
             removeIfEmpty(run.workDir(id));
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // already shutting down
-            }
+            removeHook(hook);
         }
     }
 }

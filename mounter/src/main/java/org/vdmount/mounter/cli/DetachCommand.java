@@ -72,10 +72,9 @@ public final class DetachCommand implements Callable<Integer> {
         }
         Path file = Path.of(target);
         if (Files.exists(file)) {
-            String image = file.toRealPath().toString();
-            String given = file.toAbsolutePath().normalize().toString();
+            Path image = file.toRealPath();
             for (AttachmentRecord r : records) {
-                if (r.image().equals(image) || r.image().equals(given)) {
+                if (!r.starting() && Files.exists(Path.of(r.image())) && Path.of(r.image()).toRealPath().equals(image)) {
                     return r;
                 }
             }

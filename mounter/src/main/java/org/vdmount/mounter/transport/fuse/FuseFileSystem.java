@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.vdmount.formats.VirtualDisk;
@@ -29,6 +31,7 @@ final class FuseFileSystem {
     private final long mtime;
     private final int uid;
     private final int gid;
+    private final Set<String> loggedFailures = ConcurrentHashMap.newKeySet();
     private volatile boolean destroyed;
 
     FuseFileSystem(Map<String, VirtualDisk> files, long mtimeSeconds, int uid, int gid) {
@@ -77,8 +80,11 @@ final class FuseFileSystem {
                 default -> -Errno.ENOSYS;
             };
         } catch (IOException | RuntimeException e) {
-            // One bad read must not take the file system down; the reader gets EIO.
-            LOG.log(Level.WARNING, "FUSE request " + opcode + " failed: " + e, e);
+            // One bad read must not take the file system down; the reader gets EIO. A corrupt
+            // table is met again by every read near it, so each kind of failure is logged once.
+            if (loggedFailures.add(e.getClass().getName() + ": " + e.getMessage())) {
+                LOG.log(Level.WARNING, "FUSE request " + opcode + " failed (answered EIO; logged once): " + e, e);
+            }
             bodyLength = -Errno.EIO;
         }
         if (bodyLength == NO_REPLY) {

@@ -105,6 +105,16 @@ public final class FuseTransport implements Transport {
         deleteIfEmpty(mountPoint);
     }
 
+    @Override
+    public void abandon(AttachRequest request) {
+        try {
+            // The loops are found by their files' directory, so no device list is needed.
+            detach(List.of(), Map.of(MOUNT_POINT, request.workDir().toAbsolutePath().toString()), true);
+        } catch (IOException e) {
+            LOG.warning("cleaning up an interrupted attach: " + e.getMessage());
+        }
+    }
+
     static void deleteIfEmpty(Path dir) {
         try {
             if (Files.isDirectory(dir) && !MountTable.isMountPoint(dir)) {
