@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import org.vdmount.formats.ImageException;
@@ -48,28 +50,93 @@ public final class AttachServer {
             }
             int id = run.allocate();
             AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads());
-            // Stopped while attaching (the launcher gave up, Ctrl-C): undo whatever exists so far.
-            Thread abandon = new Thread(() -> {
-                transport.abandon(request);
-                removeQuietly(run, id);
-            }, "vdmount-abandon");
-            Runtime.getRuntime().addShutdownHook(abandon);
-            TransportSession session = null;
+            Stopper stopper = new Stopper(transport, request, run);
+            Runtime.getRuntime().addShutdownHook(stopper);
+            TransportSession session;
             try {
                 run.write(AttachmentRecord.starting(id, pid));
-                session = transport.attach(request);
+                session = stopper.attach();
                 run.write(new AttachmentRecord(id, image.toString(), transport.name(), MODE, pid,
                         session.devices(), session.state()));
             } catch (IOException | RuntimeException e) {
-                if (session != null) {
-                    session.close();
+                if (stopper.claim()) {
+                    stopper.cleanUp();
+                    removeHook(stopper);
                 }
-                run.remove(id);
                 throw e;
-            } finally {
-                removeHook(abandon);
             }
-            serveUntilDetached(id, session, run, output);
+            output.ready(id, session.devices());
+            session.awaitDetached();
+            // Detached from outside: the devices are gone, and their numbers and our id may soon
+            // belong to a newer attachment, so the stopper must not touch them any more.
+            if (stopper.claim()) {
+                removeQuietly(run, id);
+                removeIfEmpty(run.workDir(id));
+                removeHook(stopper);
+            }
+        }
+    }
+
+    /**
+     * Takes the attachment down when the process is stopped (SIGTERM, Ctrl-C, the launcher giving
+     * up) at any point: while attaching it first lets the transport finish, so it never races a
+     * half-made attachment, then undoes whatever exists.
+     */
+    private static final class Stopper extends Thread {
+        private static final long ATTACH_GRACE_SECONDS = 60;
+        private final Transport transport;
+        private final AttachRequest request;
+        private final RunDirectory run;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private final CountDownLatch attached = new CountDownLatch(1);
+        private volatile TransportSession session;
+
+        Stopper(Transport transport, AttachRequest request, RunDirectory run) {
+            super("vdmount-stop");
+            this.transport = transport;
+            this.request = request;
+            this.run = run;
+        }
+
+        TransportSession attach() throws IOException {
+            try {
+                session = transport.attach(request);
+                return session;
+            } finally {
+                attached.countDown();
+            }
+        }
+
+        /** Whoever claims first (the stopper, a failed attach, or the end of serving) cleans up. */
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
+
+        @Override
+        public void run() {
+            if (!claim()) {
+                return;
+            }
+            try {
+                attached.await(ATTACH_GRACE_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                // clean up with what there is
+            }
+            cleanUp();
+        }
+
+        void cleanUp() {
+            TransportSession s = session;
+            try {
+                if (s != null) {
+                    s.close();
+                } else {
+                    transport.abandon(request);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("stopping attachment " + request.id() + ": " + e.getMessage());
+            }
+            removeQuietly(run, request.id());
         }
     }
 
@@ -94,31 +161,6 @@ public final class AttachServer {
             Files.deleteIfExists(dir);
         } catch (IOException e) {
             // not empty, or still a mount point: leave it to detach
-        }
-    }
-
-    private static void serveUntilDetached(int id, TransportSession session, RunDirectory run, ServerOutput output)
-            throws InterruptedException, IOException {
-        AtomicBoolean over = new AtomicBoolean();
-        // SIGTERM / Ctrl-C: take the devices down ourselves. Not once detached from outside: by
-        // then the loop numbers and the id may belong to a newer attachment.
-        Thread hook = new Thread(() -> {
-            if (over.compareAndSet(false, true)) {
-                try {
-                    session.close();
-                    run.remove(id);
-                } catch (IOException e) {
-                    LOG.warning("stopping attachment " + id + ": " + e.getMessage());
-                }
-            }
-        }, "vdmount-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        output.ready(id, session.devices());
-        session.awaitDetached();
-        if (over.compareAndSet(false, true)) {
-            run.remove(id);
-            removeIfEmpty(run.workDir(id));
-            removeHook(hook);
         }
     }
 }

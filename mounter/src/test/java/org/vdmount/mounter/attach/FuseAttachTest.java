@@ -176,6 +176,9 @@ class FuseAttachTest {
         assertFalse(mounts.contains(dir.toString()), "nothing of the test mounted:\n" + mounts);
         String loops = Shell.run("losetup", "-a");
         assertFalse(loops.contains(dir.toString()), "no loop device left:\n" + loops);
+        // A loop left on a lazily unmounted FUSE file shows its path relative to the lost mount.
+        assertFalse(java.util.regex.Pattern.compile("\\(/(disk|p\\d+)\\)").matcher(loops).find(),
+                "no loop device left on a detached FUSE file:\n" + loops);
         assertEquals(List.of(), new RunDirectory(runDir).list());
     }
 
