@@ -18,11 +18,17 @@ final class LoopDevices {
     private LoopDevices() {
     }
 
-    /** Binds a free loop device to {@code file}; returns its node, e.g. /dev/loop3. */
+    /**
+     * Binds a free loop device to {@code file}; returns its node, e.g. /dev/loop3. Direct I/O: the
+     * loop then passes requests on as they come, in parallel, instead of reading the FUSE file
+     * through a second page cache one request at a time with readahead around each (measured on
+     * 4k random reads at QD16: about 800 IOPS buffered, 5500-7400 direct; sequential 1 MiB reads
+     * comparable). losetup falls back to buffered I/O by itself where direct I/O is refused.
+     */
     static String bind(Path file, boolean readOnly) throws IOException {
         String out = readOnly
-                ? Commands.run("losetup", "--find", "--show", "--read-only", file.toString())
-                : Commands.run("losetup", "--find", "--show", file.toString());
+                ? Commands.run("losetup", "--find", "--show", "--direct-io=on", "--read-only", file.toString())
+                : Commands.run("losetup", "--find", "--show", "--direct-io=on", file.toString());
         String device = out.strip();
         if (!device.startsWith("/dev/")) {
             throw new IOException("losetup printed no device for " + file);
