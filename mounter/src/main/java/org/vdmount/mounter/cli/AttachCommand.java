@@ -17,6 +17,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code vdmount attach IMAGE} (also plain {@code vdmount IMAGE}): the image as block devices, served in the background. */
 @Command(name = "attach",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
         sortOptions = false,
         description = {
             "Make IMAGE and its partitions block devices, read-only, and print one line per device.",

@@ -15,6 +15,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code vdmount detach DEVICE|IMAGE|ID|--all}: devices removed, server stopped. */
 @Command(name = "detach",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
         sortOptions = false,
         description = {
             "Remove the devices of an attachment and stop its server.",

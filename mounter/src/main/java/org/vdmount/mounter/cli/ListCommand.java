@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code vdmount list [--json]}: every attachment with its image, transport, mode, server and devices. */
-@Command(name = "list", description = "Show attached images: devices, image, transport, mode, server pid.")
+@Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Show attached images: devices, image, transport, mode, server pid.")
 public final class ListCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "One JSON array, for scripts.")
