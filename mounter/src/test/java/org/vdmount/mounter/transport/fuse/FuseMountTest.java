@@ -108,6 +108,35 @@ class FuseMountTest {
     }
 
     @Test
+    void writableDisksTakeWritesButCannotGrow() throws Exception {
+        Path raw = dir.resolve("rw.raw");
+        Files.write(raw, new byte[2 * MIB]);
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        try (VirtualDisk disk = Images.open(raw, new org.vdmount.formats.OpenOptions(null, 0, true), w -> { });
+                FuseMount mount = FuseMount.mount(mnt, Map.of("disk", disk), 2)) {
+            Path file = mount.mountPoint().resolve("disk");
+            assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+            byte[] data = new byte[300_000];
+            new Random(3).nextBytes(data);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(data);
+                while (b.hasRemaining()) {
+                    ch.write(b, 12345 + b.position());
+                }
+                ch.force(false);
+                // The disk cannot grow: a write across its end stops there, one past it fails (ENOSPC).
+                assertEquals(5, ch.write(ByteBuffer.wrap(new byte[10]), 2 * MIB - 5));
+                assertThrows(IOException.class, () -> ch.write(ByteBuffer.wrap(new byte[10]), 2 * MIB));
+            }
+            byte[] back = Files.readAllBytes(raw);
+            assertArrayEquals(data, java.util.Arrays.copyOfRange(back, 12345, 12345 + data.length));
+            assertEquals(2 * MIB, back.length);
+        } finally {
+            FuseMount.unmount(mnt, true);
+        }
+    }
+
+    @Test
     void unmountFromOutsideEndsTheSession() throws Exception {
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         FuseMount mount = FuseMount.mount(mnt, Map.of("disk", new HoleyDisk(MIB)), 2);
