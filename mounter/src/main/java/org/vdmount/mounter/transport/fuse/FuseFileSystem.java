@@ -79,7 +79,7 @@ final class FuseFileSystem {
                 case FORGET, BATCH_FORGET, INTERRUPT -> NO_REPLY;
                 default -> -Errno.ENOSYS;
             };
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
             // One bad read must not take the file system down; the reader gets EIO. A corrupt
             // table is met again by every read near it, so each kind of failure is logged once.
             if (loggedFailures.add(e.getClass().getName() + ": " + e.getMessage())) {
