@@ -32,7 +32,6 @@ final class FuseFileSystem {
     private final int uid;
     private final int gid;
     private final Set<String> loggedFailures = ConcurrentHashMap.newKeySet();
-    private volatile boolean destroyed;
 
     FuseFileSystem(Map<String, VirtualDisk> files, long mtimeSeconds, int uid, int gid) {
         this.names = new ArrayList<>(files.keySet());
@@ -40,10 +39,6 @@ final class FuseFileSystem {
         this.mtime = mtimeSeconds;
         this.uid = uid;
         this.gid = gid;
-    }
-
-    boolean destroyed() {
-        return destroyed;
     }
 
     /**
@@ -72,10 +67,7 @@ final class FuseFileSystem {
                 case STATFS -> statfs(out);
                 case FLUSH, RELEASE, RELEASEDIR, FSYNCDIR -> 0;
                 case FSYNC -> fsync(node);
-                case DESTROY -> {
-                    destroyed = true;
-                    yield 0;
-                }
+                case DESTROY -> 0; // the session ends when the kernel closes it: reads then fail with ENODEV
                 case FORGET, BATCH_FORGET, INTERRUPT -> NO_REPLY;
                 default -> -Errno.ENOSYS;
             };

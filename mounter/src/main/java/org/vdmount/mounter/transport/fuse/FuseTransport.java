@@ -23,6 +23,15 @@ import org.vdmount.mounter.transport.TransportSession;
  * each partition become files of a FUSE file system at the attachment's work directory
  * ({@code /run/vdmount/<id>/disk}, {@code p1}...), and a loop device is bound to each file. The
  * FUSE protocol is spoken directly on /dev/fuse (see {@link FuseMount}), so no libfuse is needed.
+ *
+ * <p>Why the kernel protocol rather than libfuse3 through JNA: a flat directory of read-mostly
+ * files needs a dozen opcodes with fixed-layout structs, less code than binding libfuse's
+ * callback tables (and its threading, signal handling and fusermount3 indirection) would be; no
+ * native library beyond libc is needed at run time; and we control the negotiation
+ * (ASYNC_DIO, 1 MiB requests, SEEK_DATA/SEEK_HOLE) and the threads directly.
+ *
+ * <p>References: Linux include/uapi/linux/fuse.h (protocol 7.x structs and opcodes),
+ * Documentation/filesystems/fuse.rst, fuse(4), losetup(8).
  */
 public final class FuseTransport implements Transport {
     static final String MOUNT_POINT = "mountPoint";
