@@ -136,6 +136,19 @@ public final class AbuseTransport implements Transport {
         }
     }
 
+    /** A device made by an attach that was cut short has our backing text and no server: remove it. */
+    @Override
+    public void abandon(AttachRequest request) {
+        try (AbuseControl control = AbuseControl.open()) {
+            OptionalInt made = OrphanFinder.find(control, backingText(request.whole().disk()));
+            if (made.isPresent()) {
+                control.remove(made.getAsInt());
+            }
+        } catch (IOException e) {
+            System.err.println("vdmount: cleaning up a cut-short attach: " + e.getMessage());
+        }
+    }
+
     /** A served device; detaching from outside removes it, which ends the workers (ENODEV). */
     private static final class AbuseSession implements TransportSession {
         private final int index;

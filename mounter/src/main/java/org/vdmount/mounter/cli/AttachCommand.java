@@ -1,0 +1,94 @@
+package org.vdmount.mounter.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.attach.AttachOptions;
+import org.vdmount.mounter.attach.AttachServer;
+import org.vdmount.mounter.attach.ServerLauncher;
+import org.vdmount.mounter.attach.ServerOutput;
+import org.vdmount.mounter.transport.Transports;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vdmount attach IMAGE} (also plain {@code vdmount IMAGE}): the image as block devices, served in the background. */
+@Command(name = "attach",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        sortOptions = false,
+        description = {
+            "Make IMAGE and its partitions block devices, read-only, and print one line per device.",
+            "Returns once the devices exist, leaving a server process in the background",
+            "('vdmount list' shows it, 'vdmount detach' ends it).",
+            "Also spelled: vdmount IMAGE [OPTIONS]"})
+public final class AttachCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image (raw, qcow2...; the format is detected).")
+    Path image;
+
+    @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
+            description = "How the devices are made: auto (default: the best this machine offers) or fuse (FUSE + loop devices).")
+    String transport;
+
+    @Option(names = "--read-only", description = "Never write to the image (the default, and so far the only mode).")
+    boolean readOnly;
+
+    @Option(names = "--snapshot", paramLabel = "S", description = "Show internal snapshot S (name or id) instead of the current state.")
+    String snapshot;
+
+    @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Which disk of a multi-disk container (OVA), from 1.")
+    int diskNumber;
+
+    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition.")
+    boolean noPartscan;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "4", description = "Threads serving requests (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")
+    boolean foreground;
+
+    @Option(names = "--server", hidden = true, description = "Internal: the background server, talking to its launcher over stdout.")
+    boolean server;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.exists(image)) {
+            throw new ImageException(image.toString(), "no such file");
+        }
+        if (threads < 1 || threads > 64) {
+            throw new UserError("--threads must be between 1 and 64");
+        }
+        AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads);
+        if (server) {
+            return ServerMain.run(options);
+        }
+        // Checked here too, so a wrong --transport is reported before anything is launched.
+        String chosen = Transports.choose(transport).name();
+        if (foreground) {
+            AttachServer.serve(options, ServerOutput.human(System.out, System.err));
+            return 0;
+        }
+        ServerLauncher.launch(serverArgs(chosen), System.out, System.err);
+        return 0;
+    }
+
+    private List<String> serverArgs(String chosenTransport) {
+        List<String> args = new ArrayList<>(List.of("--transport", chosenTransport, "--threads", Integer.toString(threads),
+                "--disk", Integer.toString(diskNumber)));
+        if (snapshot != null) {
+            args.add("--snapshot");
+            args.add(snapshot);
+        }
+        if (noPartscan) {
+            args.add("--no-partscan");
+        }
+        args.add("--");
+        args.add(image.toAbsolutePath().toString());
+        return args;
+    }
+}

@@ -1,0 +1,22 @@
+package org.vdmount.mounter.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.junit.jupiter.api.Test;
+import org.vdmount.mounter.cli.UserError;
+
+class TransportsTest {
+    @Test
+    void autoPicksFuseOnThisKindOfMachine() {
+        // This host (and CI) has /dev/fuse and loop devices but neither abuse nor nbd.
+        assertEquals("fuse", Transports.choose("auto").name());
+        assertEquals("fuse", Transports.choose("fuse").name());
+    }
+
+    @Test
+    void unknownTransportSaysWhatExists() {
+        UserError e = assertThrows(UserError.class, () -> Transports.choose("abuse"));
+        assertEquals("unknown transport 'abuse' (this build has: auto, fuse)", e.getMessage());
+    }
+}
