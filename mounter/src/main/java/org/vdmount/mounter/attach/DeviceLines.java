@@ -1,5 +1,7 @@
 package org.vdmount.mounter.attach;
 
+import org.vdmount.mounter.util.Sizes;
+
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.mounter.transport.AttachedDevice;
 

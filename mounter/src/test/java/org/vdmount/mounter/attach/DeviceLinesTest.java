@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 import org.vdmount.formats.DiskInfo;
+import org.vdmount.mounter.util.Sizes;
 import org.vdmount.mounter.transport.AttachedDevice;
 
 class DeviceLinesTest {

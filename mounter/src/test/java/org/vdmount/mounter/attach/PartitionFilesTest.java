@@ -37,7 +37,7 @@ class PartitionFilesTest {
             assertEquals("Linux", parts.get(0).description());
             assertEquals(4 * MIB, parts.get(0).disk().size());
             assertEquals("p2", parts.get(1).name());
-            assertEquals("EFI (FAT-12/16/32)", parts.get(1).description());
+            assertEquals("EFI System", parts.get(1).description());
             ByteBuffer b = ByteBuffer.allocate(13);
             parts.get(1).disk().read(b, 10);
             assertEquals("partition two", new String(b.array()));
@@ -49,13 +49,17 @@ class PartitionFilesTest {
     }
 
     @Test
-    void gptAndUnlabelledDisksShowNoPartitionsYet() throws Exception {
+    void gptPartitionsCarryTheirNamesAndUnlabelledDisksHaveNone() throws Exception {
         Path gpt = dir.resolve("gpt.img");
         Shell.run("truncate", "-s", "16M", gpt.toString());
-        Path script = Files.writeString(dir.resolve("g"), "label: gpt\n,4MiB,L\n");
+        Path script = Files.writeString(dir.resolve("g"), "label: gpt\nsize=4MiB, type=L, name=root\nsize=2MiB, type=U\n");
         Shell.run("sh", "-c", "sfdisk -q " + gpt + " < " + script);
         try (VirtualDisk disk = Images.open(gpt)) {
-            assertEquals(List.of(), PartitionFiles.of(disk));
+            List<DiskPart> parts = PartitionFiles.of(disk);
+            assertEquals(2, parts.size());
+            assertEquals("Linux filesystem \"root\"", parts.get(0).description());
+            assertEquals(4 * MIB, parts.get(0).disk().size());
+            assertEquals("EFI System", parts.get(1).description());
         }
         Path blank = Files.write(dir.resolve("blank.img"), new byte[8192]);
         try (VirtualDisk disk = Images.open(blank)) {
