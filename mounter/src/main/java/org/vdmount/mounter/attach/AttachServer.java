@@ -54,7 +54,7 @@ public final class AttachServer {
             Runtime.getRuntime().addShutdownHook(stopper);
             TransportSession session;
             try {
-                run.write(AttachmentRecord.starting(id, pid));
+                run.write(AttachmentRecord.starting(id, pid, transport.name()));
                 session = stopper.attach();
                 run.write(new AttachmentRecord(id, image.toString(), transport.name(), MODE, pid,
                         session.devices(), session.state()));

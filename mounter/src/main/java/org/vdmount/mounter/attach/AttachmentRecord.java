@@ -24,8 +24,8 @@ public record AttachmentRecord(int id, String image, String transport, String mo
         List<AttachedDevice> devices, Map<String, String> state) {
 
     /** The record of an id that is claimed but not yet attached. */
-    static AttachmentRecord starting(int id, long pid) {
-        return new AttachmentRecord(id, "", "", "starting", pid, List.of(), Map.of());
+    static AttachmentRecord starting(int id, long pid, String transport) {
+        return new AttachmentRecord(id, "", transport, "starting", pid, List.of(), Map.of());
     }
 
     public boolean starting() {
@@ -79,7 +79,7 @@ public record AttachmentRecord(int id, String image, String transport, String mo
             } catch (NumberFormatException e) {
                 // an id claimed a moment ago: no pid yet
             }
-            return starting(id, pid);
+            return starting(id, pid, p.getProperty("transport", ""));
         }
         try {
             List<AttachedDevice> devices = new ArrayList<>();

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import org.vdmount.mounter.cli.UserError;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
+import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.Transports;
@@ -21,7 +22,10 @@ public final class Detacher {
             if (record.serverAlive()) {
                 throw new UserError("attachment " + record.id() + " is still starting; try again in a moment");
             }
-            run.remove(record.id()); // its server died while starting; its own cleanup ran or had nothing to clean
+            // Its server died while attaching (kill -9): whatever it had made is found from the id.
+            Transports.byName(record.transport()).ifPresent(t ->
+                    t.abandon(new AttachRequest(record.id(), run.workDir(record.id()), List.of(), 1)));
+            run.remove(record.id());
             return;
         }
         for (AttachedDevice d : record.devices()) {

@@ -44,6 +44,12 @@ public final class FuseMount implements Closeable {
      * read-only unless every disk is writable, served by {@code threads} threads.
      */
     public static FuseMount mount(Path mountPoint, Map<String, VirtualDisk> files, int threads) throws IOException {
+        return mount(mountPoint, files, threads, "vdmount");
+    }
+
+    /** As {@link #mount(Path, Map, int)}, with {@code source} as what /proc/mounts shows as the mounted thing. */
+    public static FuseMount mount(Path mountPoint, Map<String, VirtualDisk> files, int threads, String source)
+            throws IOException {
         LibC libc = LibC.INSTANCE;
         int fd;
         try {
@@ -58,7 +64,7 @@ public final class FuseMount implements Closeable {
                 + ",max_read=" + FuseProtocol.MAX_TRANSFER;
         long flags = LibC.MS_NOSUID | LibC.MS_NODEV | (writable ? 0 : LibC.MS_RDONLY);
         try {
-            libc.mount("vdmount", mount.mountPoint.toString(), "fuse.vdmount", flags, options);
+            libc.mount(source, mount.mountPoint.toString(), "fuse.vdmount", flags, options);
         } catch (LastErrorException e) {
             closeQuietly(fd);
             throw new IOException("cannot mount FUSE on " + mountPoint + ": " + strerror(e));

@@ -70,7 +70,9 @@ public final class FuseTransport implements Transport {
         for (DiskPart part : request.parts()) {
             files.put(part.name(), part.disk());
         }
-        FuseMount mount = FuseMount.mount(mountPoint, files, request.threads());
+        // The image's name as the mount's source, so findmnt and /proc/mounts say what is served.
+        String source = "vdmount:" + request.whole().disk().info().name();
+        FuseMount mount = FuseMount.mount(mountPoint, files, request.threads(), source);
         List<AttachedDevice> devices = new ArrayList<>();
         try {
             for (DiskPart part : request.parts()) {
