@@ -2,12 +2,12 @@
 # Reads through vdmount's FUSE file against qemu-storage-daemon's FUSE export of the same image,
 # in the same run: fio 4k random reads at QD16 and 1M sequential reads, O_DIRECT so every read
 # reaches the server (the page cache would otherwise measure itself). Needs root, fio,
-# qemu-storage-daemon. Usage: bench/fuse-read.sh IMAGE [SECONDS]
+# qemu-storage-daemon. Usage: testdata/bench/fuse.sh IMAGE [SECONDS]
 #   VDMOUNT: how to run vdmount (default: java -jar mounter/target/vdmount.jar)
 set -eu
 image=$(realpath "$1")
 seconds=${2:-15}
-vdmount=${VDMOUNT:-"java -jar $(dirname "$0")/../mounter/target/vdmount.jar"}
+vdmount=${VDMOUNT:-"$(cd "$(dirname "$0")/../.." && pwd)/bin/vdmount"}
 format=$(qemu-img info --output=json "$image" | sed -n 's/.*"format": "\([a-z0-9]*\)".*/\1/p' | head -n1)
 work=$(mktemp -d)
 qsd_pid=
