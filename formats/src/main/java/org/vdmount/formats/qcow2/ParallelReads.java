@@ -3,14 +3,11 @@ package org.vdmount.formats.qcow2;
 import com.google.common.util.concurrent.Uninterruptibles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Splits a large read of compressed clusters into pieces decoded on several cores at once: inflating
@@ -54,9 +51,10 @@ final class ParallelReads {
 
     /**
      * Reads {@code [offset, offset + dst.remaining())} as small pieces cut on cluster boundaries,
-     * which the caller and up to {@code THREADS - 1} pool threads take in turn until none is left:
-     * a thread the scheduler delays holds up one small piece, not a quarter of the read. Then
-     * advances {@code dst} past the range.
+     * which the caller and up to {@code THREADS - 1} pool threads claim in turn until none is left:
+     * a thread the scheduler delays holds up one small piece, not a quarter of the read. The caller
+     * waits for the pieces, never for helpers still queued behind other reads (they find nothing
+     * left and return). Then advances {@code dst} past the range.
      */
     static void read(ByteBuffer dst, long offset, int clusterSize, PieceReader reader) throws IOException {
         int length = dst.remaining();
@@ -66,48 +64,42 @@ final class ParallelReads {
         long pieceBytes = (long) clusterSize * Math.max(1, PIECE_BYTES / clusterSize);
         int pieces = (int) ((end - firstCluster + pieceBytes - 1) / pieceBytes);
         AtomicInteger next = new AtomicInteger();
-        Callable<Void> work = () -> {
+        CountDownLatch done = new CountDownLatch(pieces);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Runnable work = () -> {
             int i;
             while ((i = next.getAndIncrement()) < pieces) {
-                long from = Math.max(offset, firstCluster + i * pieceBytes);
-                long to = Math.min(end, firstCluster + (i + 1) * pieceBytes);
-                reader.read(slice(dst, base, offset, from, to), from);
-            }
-            return null;
-        };
-        List<Future<Void>> helpers = new ArrayList<>();
-        for (int t = 1; t < Math.min(THREADS, pieces); t++) {
-            helpers.add(PoolHolder.POOL.submit(work));
-        }
-        Throwable failure = null;
-        try {
-            work.call();
-        } catch (Throwable e) {
-            failure = e;
-            next.set(pieces);
-        }
-        // Every helper is waited for, even after a failure: none may write into dst after we return.
-        for (Future<Void> f : helpers) {
-            try {
-                Uninterruptibles.getUninterruptibly(f);
-            } catch (ExecutionException e) {
-                next.set(pieces);
-                if (failure == null) {
-                    failure = e.getCause();
+                try {
+                    if (failure.get() == null) {
+                        long from = Math.max(offset, firstCluster + i * pieceBytes);
+                        long to = Math.min(end, firstCluster + (i + 1) * pieceBytes);
+                        reader.read(slice(dst, base, offset, from, to), from);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
                 }
             }
+        };
+        for (int t = 1; t < Math.min(THREADS, pieces); t++) {
+            PoolHolder.POOL.execute(work);
         }
-        if (failure instanceof IOException io) {
+        work.run();
+        // Every claimed piece is waited for, even after a failure: none may write into dst after we return.
+        Uninterruptibles.awaitUninterruptibly(done);
+        Throwable error = failure.get();
+        if (error instanceof IOException io) {
             throw io;
         }
-        if (failure instanceof RuntimeException r) {
+        if (error instanceof RuntimeException r) {
             throw r;
         }
-        if (failure instanceof Error error) {
-            throw error;
+        if (error instanceof Error e) {
+            throw e;
         }
-        if (failure != null) {
-            throw new IOException(failure);
+        if (error != null) {
+            throw new IOException(error);
         }
         dst.position(base + length);
     }

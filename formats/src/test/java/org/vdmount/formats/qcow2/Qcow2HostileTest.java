@@ -310,6 +310,15 @@ class Qcow2HostileTest {
     }
 
     @Test
+    void inconsistentFeatureFields() throws Exception {
+        Qcow2Fixtures.patchLong(image, 72, 1L << 3);
+        refused(image, "the compression type bit is set but compression_type is 0");
+        Qcow2Fixtures.patchLong(image, 72, 1L << 4);
+        Qcow2Fixtures.patchInt(image, 20, 13);
+        refused(image, "extended L2 entries need clusters of at least 16 KiB, not 8192");
+    }
+
+    @Test
     void unknownCompressionType() throws Exception {
         Qcow2Fixtures.patchLong(image, 72, 1L << 3);
         Qcow2Fixtures.patch(image, 104, ByteBuffer.wrap(new byte[] {9}));
