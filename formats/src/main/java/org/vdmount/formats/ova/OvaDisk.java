@@ -31,12 +31,12 @@ final class OvaDisk implements VirtualDisk {
     static OvaDisk open(Storage archive, List<TarArchiveEntry> disks, int number, OpenContext context)
             throws IOException {
         DiskInfo info = new DiskInfo(archive.name(), "ova").fileSize(archive.size());
+        VirtualDisk disk = openMember(archive, disks.get(number - 1), context, true);
         info.detail("disks", disks.size());
         for (int i = 0; i < disks.size(); i++) {
-            info.detail("disk." + (i + 1), describe(archive, disks.get(i), context));
+            info.detail("disk." + (i + 1), i == number - 1 ? describe(disks.get(i), disk) : describe(archive, disks.get(i)));
         }
         info.detail("opened", "disk." + number);
-        VirtualDisk disk = openMember(archive, disks.get(number - 1), context);
         DiskInfo inner = disk.info();
         info.subformat(inner.format() + (inner.subformat() == null ? "" : " " + inner.subformat()))
                 .virtualSize(disk.size()).clusterSize(inner.clusterSize()).compression(inner.compression());
@@ -47,13 +47,25 @@ final class OvaDisk implements VirtualDisk {
         return new OvaDisk(archive, disk, info);
     }
 
-    private static VirtualDisk openMember(Storage archive, TarArchiveEntry entry, OpenContext context)
+    /**
+     * Opens one member in place. A member cut short by the end of the archive (a download that
+     * stopped) is opened with what is there, with a warning: its format decides what still reads.
+     */
+    private static VirtualDisk openMember(Storage archive, TarArchiveEntry entry, OpenContext context, boolean warn)
             throws IOException {
         long start = entry.getDataOffset();
         long size = entry.getSize();
-        if (start < 0 || size < 0 || start > archive.size() || size > archive.size() - start) {
+        long archiveSize = archive.size();
+        if (start < 0 || size < 0 || start >= archiveSize && size > 0) {
             throw new ImageException(archive.name(), "OVA member " + entry.getName()
-                    + " runs past the end of the archive (truncated download?)");
+                    + " lies past the end of the archive (truncated download?)");
+        }
+        if (size > archiveSize - start) {
+            if (warn) {
+                context.warn(archive.name() + ": OVA member " + entry.getName() + " is cut short: "
+                        + (archiveSize - start) + " of its " + size + " bytes are in the archive");
+            }
+            size = archiveSize - start;
         }
         Storage slice = new SliceStorage(archive, start, size, archive.name() + ":" + entry.getName());
         if (entry.getName().toLowerCase(java.util.Locale.ROOT).endsWith(".gz")) {
@@ -64,15 +76,22 @@ final class OvaDisk implements VirtualDisk {
         return format.open(slice, context);
     }
 
-    private static String describe(Storage archive, TarArchiveEntry entry, OpenContext context) {
+    private static String describe(TarArchiveEntry entry, VirtualDisk disk) {
+        DiskInfo i = disk.info();
+        return entry.getName() + ", " + entry.getSize() + " bytes in the archive, " + i.format()
+                + (i.subformat() == null ? "" : " " + i.subformat()) + ", virtual size " + disk.size();
+    }
+
+    /** The disks not opened are only probed: opening them would repeat their warnings. */
+    private static String describe(Storage archive, TarArchiveEntry entry) {
         String what = entry.getName() + ", " + entry.getSize() + " bytes in the archive";
-        try (VirtualDisk d = openMember(archive, entry, context)) {
-            DiskInfo i = d.info();
-            return what + ", " + i.format() + (i.subformat() == null ? "" : " " + i.subformat())
-                    + ", virtual size " + d.size();
+        long start = entry.getDataOffset();
+        try {
+            long size = Math.min(entry.getSize(), Math.max(0, archive.size() - start));
+            Storage slice = new SliceStorage(archive, start, size, archive.name() + ":" + entry.getName());
+            return what + ", " + Images.probe(slice).name();
         } catch (IOException e) {
-            String reason = e instanceof ImageException ie ? ie.reason() : e.getMessage();
-            return what + ", unreadable: " + reason;
+            return what;
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarFile;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.ImageFormat;
@@ -104,13 +105,35 @@ public final class OvaFormat implements ImageFormat {
         return OvaDisk.open(storage, disks, wanted, context);
     }
 
+    /**
+     * The members of an archive cut short (a download that stopped), read one after the other until
+     * the cut: the last one may hold fewer bytes than its header says.
+     */
+    private static List<TarArchiveEntry> entriesBeforeTheCut(Storage storage) {
+        List<TarArchiveEntry> entries = new ArrayList<>();
+        StorageInputStream in = new StorageInputStream(storage);
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(in)) {
+            TarArchiveEntry entry;
+            while ((entry = tar.getNextEntry()) != null) {
+                entry.setDataOffset(in.position());
+                entries.add(entry);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            // the cut: keep what came before it
+        }
+        return entries;
+    }
+
     /** The archive's members that are disks: every regular file but the descriptor, manifest and certificate. */
     static List<TarArchiveEntry> disks(Storage storage) throws IOException {
         List<TarArchiveEntry> entries;
         try (TarFile tar = new TarFile(new StorageChannel(storage))) {
             entries = tar.getEntries();
         } catch (IOException | IllegalArgumentException e) {
-            throw new ImageException(storage.name(), "damaged OVA tar archive: " + e.getMessage());
+            entries = entriesBeforeTheCut(storage);
+            if (entries.isEmpty()) {
+                throw new ImageException(storage.name(), "damaged OVA tar archive: " + e.getMessage());
+            }
         }
         List<TarArchiveEntry> disks = new ArrayList<>();
         for (TarArchiveEntry e : entries) {

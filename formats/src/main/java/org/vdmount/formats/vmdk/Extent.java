@@ -36,6 +36,11 @@ interface Extent extends Closeable {
         return 0;
     }
 
+    /** Why UNREADABLE runs of this extent cannot be read, completing "range at offset X ...". */
+    default String unreadableReason() {
+        return "is in a NOACCESS extent";
+    }
+
     /** What {@code vdmount info} shows about this extent's own format (header version, flags...). */
     default String describe() {
         return "";

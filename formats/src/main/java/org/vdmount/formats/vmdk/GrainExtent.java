@@ -16,6 +16,8 @@ import org.vdmount.formats.Storage;
 abstract class GrainExtent implements Extent {
     static final long UNALLOCATED = -1;
     static final long ZEROED = -2;
+    /** A grain whose place in the file is unknown: reading it is an error. */
+    static final long UNKNOWN = -3;
     /** A directory entry with no table: every grain it covers is unallocated. */
     static final long[] NO_TABLE = new long[0];
 
@@ -99,6 +101,8 @@ abstract class GrainExtent implements Extent {
                 merger.add(RunKind.BACKING, base + pos, n, null, 0);
             } else if (where == ZEROED) {
                 merger.add(RunKind.ZERO, base + pos, n, null, 0);
+            } else if (where == UNKNOWN) {
+                merger.add(RunKind.UNREADABLE, base + pos, n, null, 0);
             } else if (compressed()) {
                 merger.add(RunKind.COMPRESSED, base + pos, n, storage, where);
             } else {

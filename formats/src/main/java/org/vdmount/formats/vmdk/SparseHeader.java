@@ -42,7 +42,11 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
         return descriptorOffset > 0 && descriptorSize > 0;
     }
 
-    /** Reads and checks the header (and the footer when the header says so). */
+    /**
+     * Reads and checks the header, and the footer when the header says so. A stream with markers
+     * whose footer is missing (a download cut short) comes back with {@link #GD_AT_END} still set:
+     * its grains can only be found by walking the stream ({@link ScannedStreamExtent}).
+     */
     static SparseHeader read(Storage storage) throws IOException {
         long size = storage.size();
         if (size < 512) {
@@ -51,6 +55,10 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
         }
         SparseHeader header = parse(read512(storage, 0), storage.name(), false);
         if (header.gdOffset == GD_AT_END) {
+            boolean walkable = header.compressed() && header.markers();
+            if (walkable && (size < 1536 || read512(storage, size - 1024).getInt(0) != MAGIC)) {
+                return header;
+            }
             if (size < 1536) {
                 throw new ImageException(storage.name(), "grain directory is at the end of the stream, but the file ("
                         + size + " bytes) is too short to hold the footer");

@@ -151,9 +151,10 @@ final class VmdkDisk extends AbstractVirtualDisk {
 
     @Override
     protected IOException unreadable(Run run) {
-        ExtentLine line = lines[extentAt(run.offset())];
+        int i = extentAt(run.offset());
+        ExtentLine line = lines[i];
         return new ImageException(info.name(), "range at offset " + run.offset() + " (" + run.length()
-                + " bytes) is in a NOACCESS extent" + (line == null ? "" : " (" + line.cite() + ")"));
+                + " bytes) " + extents[i].unreadableReason() + (line == null ? "" : " (" + line.cite() + ")"));
     }
 
     @Override

@@ -27,7 +27,7 @@ final class VmdkInfo {
             }
         }
         for (Extent e : extents) {
-            if (e instanceof HostedSparseExtent h && h.header().compressed()) {
+            if (e.compressedGrains()) {
                 info.compression("deflate");
                 break;
             }
@@ -57,8 +57,8 @@ final class VmdkInfo {
 
     /** A sparse file opened on its own, without a descriptor. */
     private static String bareKind(Extent e) {
-        if (e instanceof HostedSparseExtent h) {
-            return h.header().compressed() ? "streamOptimized extent" : "sparse extent";
+        if (e instanceof HostedSparseExtent || e instanceof ScannedStreamExtent) {
+            return e.compressedGrains() ? "streamOptimized extent" : "sparse extent";
         }
         return e instanceof CowdExtent ? "vmfsSparse extent" : "seSparse extent";
     }

@@ -53,7 +53,7 @@ final class VmdkOpener {
                     storageUsed = openExtents(descriptor, true);
                 } else {
                     descriptor = null;
-                    extents.add(HostedSparseExtent.open(storage, header, header.capacity() * 512, tables));
+                    extents.add(hosted(storage, header, header.capacity() * 512));
                     lines.add(null);
                     storageUsed = true;
                 }
@@ -164,7 +164,7 @@ final class VmdkOpener {
         head.flip();
         int magic = head.remaining() >= 4 ? head.getInt(0) : 0;
         if (magic == SparseHeader.MAGIC) {
-            return HostedSparseExtent.open(file, SparseHeader.read(file), length, tables);
+            return hosted(file, SparseHeader.read(file), length);
         }
         if (magic == CowdExtent.MAGIC) {
             return CowdExtent.open(file, length, tables);
@@ -173,6 +173,19 @@ final class VmdkOpener {
             return SeSparseExtent.open(file, length, tables);
         }
         throw new ImageException(file.name(), "not a sparse extent: no KDMV, COWD or seSparse magic");
+    }
+
+    /** A hosted sparse extent; a stream cut short (no footer) is walked marker by marker instead. */
+    private Extent hosted(Storage file, SparseHeader header, long length) throws IOException {
+        if (header.gdOffset() != SparseHeader.GD_AT_END) {
+            return HostedSparseExtent.open(file, header, length, tables);
+        }
+        ScannedStreamExtent scanned = ScannedStreamExtent.open(file, header, length, tables);
+        context.warn(file.name() + ": the streamOptimized file has no footer (cut short?); walked the stream and found "
+                + scanned.grainsFound() + " grains" + (scanned.complete() ? ", up to its end-of-stream marker"
+                : scanned.readableBytes() >= length ? ", up to the last grain of the disk"
+                : "; the disk from offset " + scanned.readableBytes() + " on cannot be read"));
+        return scanned;
     }
 
     private Storage openExtentFile(ExtentLine line) throws IOException {

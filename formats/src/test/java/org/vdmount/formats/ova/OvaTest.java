@@ -86,7 +86,8 @@ class OvaTest {
             String d1 = disk.info().details().get("disk.1");
             assertTrue(d1.startsWith("disk1.vmdk, " + Files.size(disk1) + " bytes in the archive, vmdk streamOptimized"
                     + ", virtual size " + (5 << 20)), d1);
-            assertTrue(disk.info().details().get("disk.2").contains("monolithicSparse"));
+            assertEquals("disk2.vmdk, " + Files.size(disk2) + " bytes in the archive, vmdk",
+                    disk.info().details().get("disk.2"));
             List<Run> runs = new ArrayList<>();
             disk.map(0, disk.size(), runs::add);
             assertTrue(runs.stream().anyMatch(r -> r.kind() == RunKind.COMPRESSED));
@@ -140,6 +141,37 @@ class OvaTest {
             assertEquals("raw", disk.info().format());
         }
         assertFalse(new OvaFormat().probe(ByteBuffer.allocate(1024)));
+    }
+
+    /** A download cut inside its first disk: what arrived reads, the rest is an error. */
+    @Test
+    void readsWhatArrivedOfACutShortDownload() throws Exception {
+        // VMware streams keep their grain directory at the end; qemu's keep it first: patch the header.
+        java.nio.ByteBuffer gdAtEnd = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(0, -1);
+        try (var ch = java.nio.channels.FileChannel.open(disk1, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(gdAtEnd, 56);
+        }
+        Path ova = ova("partial.ova", "app.ovf", false);
+        byte[] all = Files.readAllBytes(ova);
+        Files.write(ova, java.util.Arrays.copyOf(all, 3 * 512 + (int) Files.size(disk1) / 2));
+        List<String> warnings = new ArrayList<>();
+        try (VirtualDisk disk = Images.open(ova, OpenOptions.readOnly(), warnings::add)) {
+            assertEquals(2, warnings.size(), warnings.toString());
+            assertTrue(warnings.get(0).startsWith(ova + ": OVA member disk1.vmdk is cut short"), warnings.get(0));
+            assertTrue(warnings.get(1).contains("no footer"), warnings.get(1));
+            List<Run> runs = new ArrayList<>();
+            disk.map(0, disk.size(), runs::add);
+            long readable = runs.get(runs.size() - 1).offset();
+            assertEquals(RunKind.UNREADABLE, runs.get(runs.size() - 1).kind());
+            assertTrue(readable >= 65536, "readable " + readable);
+            ByteBuffer got = ByteBuffer.allocate((int) readable);
+            disk.read(got, 0);
+            assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOf(Files.readAllBytes(raw1), (int) readable),
+                    got.array()));
+            ImageException e = assertThrows(ImageException.class, () -> disk.read(ByteBuffer.allocate(512), readable));
+            assertTrue(e.getMessage().startsWith(ova + ":disk1.vmdk: "), e.getMessage());
+        }
     }
 
     @Test

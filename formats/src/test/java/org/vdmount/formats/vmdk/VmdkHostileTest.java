@@ -199,17 +199,40 @@ class VmdkHostileTest {
         refused(s, "compressed grain at offset " + grain);
     }
 
+    /**
+     * A stream with its grain directory at the end (as VMware writes them; qemu puts it first, so
+     * the header is patched) cut short: the grains before the cut read, the rest is an error.
+     */
     @Test
-    void aStreamCutShortLosesItsFooter() throws Exception {
+    void aStreamCutShortIsWalkedUpToTheCut() throws Exception {
         Path s = stream();
+        VmdkFixtures.patch(s, 56, le(8).putLong(0, -1));
         byte[] all = Files.readAllBytes(s);
-        long gdAt = headerLong(s, 56);
-        if (gdAt == -1) {
-            Files.write(s, java.util.Arrays.copyOf(all, all.length - 1536));
-            refused(s, "footer missing");
-        } else {
-            Files.write(s, java.util.Arrays.copyOf(all, (int) (gdAt * 512) - 512));
-            refused(s, "lies outside the file");
+        Files.write(s, java.util.Arrays.copyOf(all, all.length + 512)); // an end-of-stream marker
+        List<String> complete = new ArrayList<>();
+        try (VirtualDisk disk = Images.open(s, org.vdmount.formats.OpenOptions.readOnly(), complete::add)) {
+            TestImages.assertSameBytes(raw, disk);
+        }
+        assertEquals(1, complete.size(), complete.toString());
+        assertTrue(complete.get(0).contains("up to its end-of-stream marker"), complete.get(0));
+        Files.write(s, java.util.Arrays.copyOf(all, all.length / 2));
+        byte[] expected = Files.readAllBytes(raw);
+        List<String> warnings = new ArrayList<>();
+        try (VirtualDisk disk = Images.open(s, org.vdmount.formats.OpenOptions.readOnly(), warnings::add)) {
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.get(0).startsWith(s + ": the streamOptimized file has no footer"), warnings.get(0));
+            List<Run> runs = new ArrayList<>();
+            disk.map(0, disk.size(), runs::add);
+            Run tail = runs.get(runs.size() - 1);
+            assertEquals(RunKind.UNREADABLE, tail.kind());
+            assertEquals(disk.size(), tail.end());
+            long readable = tail.offset();
+            assertTrue(readable > 0 && readable % 65536 == 0 && readable < disk.size(), "readable " + readable);
+            ByteBuffer got = ByteBuffer.allocate((int) readable);
+            disk.read(got, 0);
+            assertTrue(java.util.Arrays.equals(java.util.Arrays.copyOf(expected, (int) readable), got.array()));
+            ImageException e = assertThrows(ImageException.class, () -> disk.read(ByteBuffer.allocate(4096), readable));
+            assertTrue(e.getMessage().contains("past the end of the cut-short stream"), e.getMessage());
         }
     }
 
