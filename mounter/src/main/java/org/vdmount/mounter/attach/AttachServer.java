@@ -10,8 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 import org.vdmount.formats.ImageException;
-import org.vdmount.formats.Images;
-import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.DiskPart;
@@ -26,7 +24,6 @@ import org.vdmount.mounter.transport.Transports;
  */
 public final class AttachServer {
     private static final Logger LOG = Logger.getLogger(AttachServer.class.getName());
-    static final String MODE = "read-only";
 
     private AttachServer() {
     }
@@ -35,29 +32,32 @@ public final class AttachServer {
     public static void serve(AttachOptions options, ServerOutput output) throws IOException, InterruptedException {
         Transport transport = Transports.choose(options.transport());
         Path image = options.image().toAbsolutePath().normalize();
-        OpenOptions open = new OpenOptions(options.snapshot(), options.diskNumber(), false);
         RunDirectory run = RunDirectory.standard();
         long pid = ProcessHandle.current().pid();
-        try (VirtualDisk disk = Images.open(image, open, output::warn)) {
+        String mode = options.mode();
+        try (VirtualDisk disk = WritableDisks.open(image, options, output::warn)) {
             if (disk.size() == 0) {
                 throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
             }
             List<DiskPart> parts = new ArrayList<>();
             parts.add(new DiskPart("disk", disk,
-                    DeviceLines.diskLabel(image.getFileName().toString(), disk.info(), MODE, transport.name())));
+                    DeviceLines.diskLabel(image.getFileName().toString(), imageInfo(disk, options), mode,
+                            transport.name())));
             if (options.partscan()) {
                 parts.addAll(PartitionFiles.of(disk));
             }
             int id = run.allocate();
-            AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads());
+            AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads(), options.index(),
+                    options.partscan());
             Stopper stopper = new Stopper(transport, request, run);
             Runtime.getRuntime().addShutdownHook(stopper);
             TransportSession session;
             try {
                 run.write(AttachmentRecord.starting(id, pid, transport.name()));
                 session = stopper.attach();
-                run.write(new AttachmentRecord(id, image.toString(), transport.name(), MODE, pid,
+                run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid,
                         session.devices(), session.state()));
+                StaleRecords.forget(run, id, session.devices());
             } catch (IOException | RuntimeException e) {
                 if (stopper.claim()) {
                     stopper.cleanUp();
@@ -75,6 +75,11 @@ public final class AttachServer {
                 removeHook(stopper);
             }
         }
+    }
+
+    /** The image's own description: under an overlay, that of the image, not of the overlay file. */
+    private static org.vdmount.formats.DiskInfo imageInfo(VirtualDisk disk, AttachOptions options) {
+        return options.overlay() != null ? disk.backing().orElse(disk).info() : disk.info();
     }
 
     /**

@@ -24,7 +24,7 @@ public final class Detacher {
             }
             // Its server died while attaching (kill -9): whatever it had made is found from the id.
             Transports.byName(record.transport()).ifPresent(t ->
-                    t.abandon(new AttachRequest(record.id(), run.workDir(record.id()), List.of(), 1)));
+                    t.abandon(new AttachRequest(record.id(), run.workDir(record.id()), List.of(), 1, -1, true)));
             run.remove(record.id());
             return;
         }

@@ -21,21 +21,39 @@ import picocli.CommandLine.Parameters;
         versionProvider = Version.class,
         sortOptions = false,
         description = {
-            "Make IMAGE and its partitions block devices, read-only, and print one line per device.",
-            "Returns once the devices exist, leaving a server process in the background",
-            "('vdmount list' shows it, 'vdmount detach' ends it).",
-            "Also spelled: vdmount IMAGE [OPTIONS]"})
+            "Make IMAGE and its partitions block devices and print one line per device.",
+            "",
+            "Returns once the devices exist, leaving a server process in the background ('vdmount list' shows it, 'vdmount detach' ends it). Also spelled: vdmount IMAGE [OPTIONS].",
+            "",
+            "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. Re-attaching with the same FILE shows the earlier writes.",
+            "",
+            "Transports, tried in this order by --transport auto: abuse (the abuse kernel module: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to read-only loop devices: works without any module). If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes."},
+        footer = {"", "Examples:",
+            "  vdmount disk.vmdk",
+            "  vdmount attach --overlay changes.ovl disk.qcow2",
+            "  vdmount attach --no-partscan evidence.vmdk && kpartx -r -a /dev/abuse0"})
 public final class AttachCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image (raw, qcow2...; the format is detected).")
     Path image;
 
     @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
-            description = "How the devices are made: auto (default: the best this machine offers) or fuse (FUSE + loop devices).")
+            description = "How the devices are made: auto (default: the best this machine offers), abuse (kernel module) or fuse (FUSE + loop devices).")
     String transport;
 
-    @Option(names = "--read-only", description = "Never write to the image (the default, and so far the only mode).")
+    @Option(names = "--read-only", description = "Never write to the image (the default).")
     boolean readOnly;
+
+    @Option(names = "--rw", description = "Let writes change the image itself (raw images only, so far).")
+    boolean readWrite;
+
+    @Option(names = "--overlay", paramLabel = "FILE",
+            description = "Writable devices whose writes go to FILE (created if missing); the image is never opened for writing.")
+    Path overlay;
+
+    @Option(names = "--index", paramLabel = "N", defaultValue = "-1",
+            description = "Ask for device number N (/dev/abuseN); default: the first free one.")
+    int index;
 
     @Option(names = "--snapshot", paramLabel = "S", description = "Show internal snapshot S (name or id) instead of the current state.")
     String snapshot;
@@ -63,7 +81,15 @@ public final class AttachCommand implements Callable<Integer> {
         if (threads < 1 || threads > 64) {
             throw new UserError("--threads must be between 1 and 64");
         }
-        AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads);
+        if (readOnly && (readWrite || overlay != null)) {
+            throw new UserError("--read-only cannot go with --rw or --overlay");
+        }
+        if (index < -1) {
+            throw new UserError("--index must be 0 or more");
+        }
+        Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
+        AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads,
+                readWrite, overlayFile, index);
         if (server) {
             return ServerMain.run(options);
         }
@@ -86,6 +112,17 @@ public final class AttachCommand implements Callable<Integer> {
         }
         if (noPartscan) {
             args.add("--no-partscan");
+        }
+        if (readWrite) {
+            args.add("--rw");
+        }
+        if (overlay != null) {
+            args.add("--overlay");
+            args.add(overlay.toAbsolutePath().normalize().toString());
+        }
+        if (index >= 0) {
+            args.add("--index");
+            args.add(Integer.toString(index));
         }
         args.add("--");
         args.add(image.toAbsolutePath().toString());

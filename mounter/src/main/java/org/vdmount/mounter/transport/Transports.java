@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.transport.abuse.AbuseTransport;
 import org.vdmount.mounter.transport.fuse.FuseTransport;
 
 /** The transports this build has, and the choice among them. */
@@ -15,6 +16,7 @@ public final class Transports {
      * devices with partitions) and the kernel's nbd go before FUSE + loop when they are added.
      */
     private static final List<Transport> ALL = List.of(
+            new AbuseTransport(),
             new FuseTransport());
 
     private Transports() {
