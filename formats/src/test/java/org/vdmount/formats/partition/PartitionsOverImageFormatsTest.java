@@ -18,7 +18,6 @@ import org.vdmount.formats.testing.TestImages;
  * The same partitioned disk stored as qcow2 and VMDK reads the same table and the same partition
  * bytes as the raw file it was converted from: partitions are a layer over any disk.
  */
-        + " (all 4 cases pass on part merged with qcow2 71523ee and vmdk f0c9762)")
 class PartitionsOverImageFormatsTest {
     @TempDir
     Path dir;
