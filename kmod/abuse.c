@@ -213,6 +213,18 @@ static void abuse_arm_timeout_locked(struct abuse_device *dev)
 				      abuse_deadline_locked(dev) - jiffies);
 }
 
+/* The deadline moved: make the work run at the new one. */
+static void abuse_rearm_timeout_locked(struct abuse_device *dev)
+{
+	unsigned long deadline = abuse_deadline_locked(dev);
+
+	if (dev->nr_servers || !dev->timeout || dev->dead ||
+	    list_empty(&dev->pending))
+		return;
+	mod_delayed_work(system_wq, &dev->timeout_work,
+			 time_after(deadline, jiffies) ? deadline - jiffies : 0);
+}
+
 static void abuse_timeout_workfn(struct work_struct *work)
 {
 	struct abuse_device *dev = container_of(to_delayed_work(work),
@@ -396,8 +408,7 @@ static ssize_t timeout_store(struct device *d, struct device_attribute *attr,
 		return ret;
 	spin_lock_irq(&dev->lock);
 	dev->timeout = val;
-	if (!list_empty(&dev->pending))
-		abuse_arm_timeout_locked(dev);
+	abuse_rearm_timeout_locked(dev);
 	spin_unlock_irq(&dev->lock);
 	return count;
 }
@@ -807,6 +818,8 @@ static int abuse_attach(struct abuse_server *srv, unsigned long index)
 	list_add_tail(&srv->node, &dev->servers);
 	dev->nr_servers++;
 	dev->server_pid = task_tgid_vnr(current);
+	/* A timeout armed while orphaned must not outlive the orphan time. */
+	cancel_delayed_work(&dev->timeout_work);
 	if (!dev->scanned) {
 		dev->scanned = true;
 		scan = !(dev->disk->flags & GENHD_FL_NO_PART);
@@ -1118,13 +1131,12 @@ static int abuse_ctl_release(struct inode *inode, struct file *file)
 		}
 		if (!dev->nr_servers) {
 			dev->orphan_since = jiffies;
-			if (!list_empty(&dev->pending))
-				abuse_arm_timeout_locked(dev);
+			abuse_rearm_timeout_locked(dev);
 		}
 		spin_unlock_irq(&dev->lock);
 		if (requeued) {
-			pr_info("%s: server gone, %u requests requeued\n",
-				dev->disk->disk_name, requeued);
+			pr_info(ABUSE_DISK_PREFIX "%d: server gone, %u requests requeued\n",
+				dev->index, requeued);
 			wake_up(&dev->wq);
 		}
 		kref_put(&dev->kref, abuse_dev_free);

@@ -116,6 +116,8 @@ static pid_t io_child(int write, size_t len)
 
 	if (pid)
 		return pid;
+	/* Do not keep the parent's server descriptors alive. */
+	close_range(3, ~0U, 0);
 	snprintf(path, sizeof(path), "/dev/abuse%d", IDX);
 	fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_DIRECT);
 	if (fd < 0 || posix_memalign(&buf, 4096, len))
@@ -306,8 +308,11 @@ static void requests(int ctlfd)
 
 int main(void)
 {
-	int fd = ctl();
+	int fd;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	alarm(120);	/* a hang is a failure, not a stuck test run */
+	fd = ctl();
 	bad_add(fd);
 	bad_index(fd);
 	requests(fd);

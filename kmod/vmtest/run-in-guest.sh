@@ -85,7 +85,7 @@ timeout -k 10 "${VMTEST_TIMEOUT:-900}" \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.job=$job" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	</dev/null 2>&1 | tr -d '\r' | tee "$log" | grep --line-buffered -v '^VMTEST-EXIT '
+	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log" | grep --line-buffered -v '^VMTEST-EXIT '
 qrc=${PIPESTATUS[0]}
 end=$(date +%s)
 rc=$(sed -n 's/^VMTEST-EXIT \([0-9]*\)$/\1/p' "$log" | tail -1)
