@@ -59,8 +59,13 @@ MODULE_PARM_DESC(no_server_timeout,
 static int abuse_major;
 static unsigned int abuse_minors;	/* minors per device */
 
-/* abuse_ctl_mutex: serializes add, remove, reset, attach and abuse_idr. */
+/*
+ * abuse_ctl_mutex protects abuse_idr and serializes add, reset, attach and
+ * the lookups of the other ioctls.  abuse_remove_mutex serializes removals
+ * (the only path that frees a device) and is taken before abuse_ctl_mutex.
+ */
 static DEFINE_MUTEX(abuse_ctl_mutex);
+static DEFINE_MUTEX(abuse_remove_mutex);
 static DEFINE_IDR(abuse_idr);
 
 enum abuse_cmd_state {
@@ -135,7 +140,7 @@ static void abuse_dev_free(struct kref *kref)
 	struct abuse_device *dev = container_of(kref, struct abuse_device,
 						kref);
 
-	kfree(dev->slots);
+	kvfree(dev->slots);
 	kfree(dev);
 }
 
@@ -560,7 +565,7 @@ static int abuse_create_disk(struct abuse_device *dev)
 	/* The tag set may have lowered either number: never raised. */
 	dev->nr_hw_queues = set->nr_hw_queues;
 	dev->nr_slots = dev->nr_hw_queues * dev->queue_depth;
-	dev->slots = kcalloc(dev->nr_slots, sizeof(*dev->slots), GFP_KERNEL);
+	dev->slots = kvcalloc(dev->nr_slots, sizeof(*dev->slots), GFP_KERNEL);
 	if (!dev->slots) {
 		ret = -ENOMEM;
 		goto out_tags;
@@ -658,7 +663,7 @@ static int abuse_add(void __user *argp)
 
 out_unlock:
 	mutex_unlock(&abuse_ctl_mutex);
-	kfree(dev->slots);
+	kvfree(dev->slots);
 	kfree(dev);
 	return ret;
 }
@@ -692,29 +697,41 @@ static int abuse_remove(unsigned long index)
 {
 	struct abuse_device *dev;
 	struct gendisk *disk;
+	int ret = 0;
 
 	if (index > INT_MAX)
 		return -EINVAL;
+	/*
+	 * Only removers destroy devices, so @dev stays valid under
+	 * abuse_remove_mutex.  abuse_ctl_mutex is not held while waiting
+	 * for open_mutex: a partition scan may hold that one while its I/O
+	 * waits for a server that still has to attach.
+	 */
+	mutex_lock(&abuse_remove_mutex);
 	mutex_lock(&abuse_ctl_mutex);
 	dev = idr_find(&abuse_idr, index);
+	mutex_unlock(&abuse_ctl_mutex);
 	if (!dev) {
-		mutex_unlock(&abuse_ctl_mutex);
-		return -ENODEV;
+		ret = -ENODEV;
+		goto out;
 	}
 	disk = dev->disk;
 	mutex_lock(&disk->open_mutex);
 	if (disk_openers(disk)) {
 		mutex_unlock(&disk->open_mutex);
-		mutex_unlock(&abuse_ctl_mutex);
-		return -EBUSY;
+		ret = -EBUSY;
+		goto out;
 	}
 	dev->removing = true;
 	mutex_unlock(&disk->open_mutex);
+
+	mutex_lock(&abuse_ctl_mutex);
 	idr_remove(&abuse_idr, dev->index);
 	mutex_unlock(&abuse_ctl_mutex);
-
 	abuse_destroy(dev);
-	return 0;
+out:
+	mutex_unlock(&abuse_remove_mutex);
+	return ret;
 }
 
 static int abuse_reset(unsigned long index)
@@ -1231,13 +1248,11 @@ static void __exit abuse_exit(void)
 
 	/* No descriptor and no disk can be open: both pin the module. */
 	misc_deregister(&abuse_misc);
-	mutex_lock(&abuse_ctl_mutex);
 	idr_for_each_entry(&abuse_idr, dev, id) {
 		idr_remove(&abuse_idr, id);
 		dev->removing = true;
 		abuse_destroy(dev);
 	}
-	mutex_unlock(&abuse_ctl_mutex);
 	idr_destroy(&abuse_idr);
 	unregister_blkdev(abuse_major, ABUSE_DISK_PREFIX);
 }
