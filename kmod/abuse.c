@@ -103,7 +103,7 @@ struct abuse_device {
 	struct kref kref;		/* idr + one per attached server */
 	struct work_struct scan_work;	/* partition scan on first attach */
 	struct delayed_work timeout_work; /* fails requests without server */
-	wait_queue_head_t wq;		/* servers waiting for requests */
+	wait_queue_head_t wq;		/* servers (exclusive) and pollers */
 	atomic_t errors;		/* rejected completions */
 	bool removing;			/* under disk->open_mutex */
 
@@ -1077,7 +1077,9 @@ static long abuse_fetch(struct file *file, struct abuse_device *dev,
 			return ret;
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		if (wait_event_interruptible(dev->wq, abuse_fetch_ready(dev)))
+		/* Exclusive: one queued request wakes one server thread. */
+		if (wait_event_interruptible_exclusive(dev->wq,
+						       abuse_fetch_ready(dev)))
 			return -EINTR;
 	}
 	return n;
@@ -1154,7 +1156,7 @@ static int abuse_ctl_release(struct inode *inode, struct file *file)
 		if (requeued) {
 			pr_info(ABUSE_DISK_PREFIX "%d: server gone, %u requests requeued\n",
 				dev->index, requeued);
-			wake_up(&dev->wq);
+			wake_up_all(&dev->wq);
 		}
 		kref_put(&dev->kref, abuse_dev_free);
 	}

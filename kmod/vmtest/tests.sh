@@ -231,6 +231,28 @@ if [ -n "$srv_pid" ]; then
 fi
 stop_server
 
+# ---- 4096-byte blocks; write-zeroes and discard reach the server ----
+head -c 1M /dev/urandom >$W/one
+mib() { dd if="$1" bs=1M skip="$2" count=1 iflag="${3:-fullblock}" 2>/dev/null; }
+if ! serve $IMG --index 0 --block-size 4096; then
+	fail discard-zeroes "serve: $(tail -1 $W/serve.err)"
+elif [ "$(blockdev --getss /dev/abuse0)" != 4096 ]; then
+	fail discard-zeroes "logical block size $(blockdev --getss /dev/abuse0)"
+elif ! dd if=$W/one of=/dev/abuse0 bs=1M count=1 oflag=direct 2>/dev/null ||
+     ! dd if=$W/one of=/dev/abuse0 bs=1M seek=1 count=1 oflag=direct 2>/dev/null ||
+     ! cmp -s $W/one <(mib /dev/abuse0 1 direct); then
+	fail discard-zeroes "write/read back at 4096-byte blocks"
+elif ! blkdiscard -z -o 0 -l 1M /dev/abuse0 || ! blkdiscard -o 1M -l 1M /dev/abuse0; then
+	fail discard-zeroes "blkdiscard failed"
+elif ! cmp -s <(head -c 1M /dev/zero) <(mib /dev/abuse0 0 direct) ||
+     ! cmp -s <(head -c 1M /dev/zero) <(mib $IMG 0) ||
+     ! cmp -s <(head -c 1M /dev/zero) <(mib $IMG 1); then
+	fail discard-zeroes "zeroed or discarded range not zero in the image"
+else
+	pass discard-zeroes
+fi
+stop_server
+
 # ---- hostile ioctls ----
 if timeout 150 "$HOSTILE" >$W/hostile.out 2>&1; then
 	pass hostile-ioctls
