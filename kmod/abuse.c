@@ -707,7 +707,8 @@ static int abuse_remove(unsigned long index)
 	 * for open_mutex: a partition scan may hold that one while its I/O
 	 * waits for a server that still has to attach.
 	 */
-	mutex_lock(&abuse_remove_mutex);
+	if (mutex_lock_interruptible(&abuse_remove_mutex))
+		return -EINTR;
 	mutex_lock(&abuse_ctl_mutex);
 	dev = idr_find(&abuse_idr, index);
 	mutex_unlock(&abuse_ctl_mutex);
@@ -716,7 +717,11 @@ static int abuse_remove(unsigned long index)
 		goto out;
 	}
 	disk = dev->disk;
-	mutex_lock(&disk->open_mutex);
+	/* A scan stuck on a silent server must not make us unkillable. */
+	if (mutex_lock_interruptible(&disk->open_mutex)) {
+		ret = -EINTR;
+		goto out;
+	}
 	if (disk_openers(disk)) {
 		mutex_unlock(&disk->open_mutex);
 		ret = -EBUSY;

@@ -194,6 +194,32 @@ else
 	fail crash-recovery "serve: $(tail -1 $W/serve.err)"
 fi
 
+# ---- the same at queue depth 32 with 4 threads: many requests requeued ----
+if [ -n "$srv_pid" ] && stop_server && serve $IMG --index 0 --threads 4; then
+	fio --name=crashqd --filename=/dev/abuse0 --direct=1 --ioengine=libaio \
+		--iodepth=32 --rw=randwrite --bsrange=4k-64k --size=24m \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 >$W/fioqd.out 2>&1 &
+	fio_pid=$!
+	sleep 3
+	kill -9 "$srv_pid"
+	wait "$srv_pid" 2>/dev/null
+	srv_pid=
+	requeued=$(sysattr 0 queued)
+	sleep 1
+	if ! kill -0 $fio_pid 2>/dev/null; then
+		fail crash-recovery-qd32 "fio finished before the kill"
+	elif ! serve $IMG --index 0 --threads 2; then
+		fail crash-recovery-qd32 "restart: $(tail -1 $W/serve.err)"
+	elif ! wait $fio_pid || grep -q "err= *[1-9]" $W/fioqd.out; then
+		fail crash-recovery-qd32 "$(grep -E 'err|verify' $W/fioqd.out | head -3)"
+	else
+		pass crash-recovery-qd32
+		echo "  ($requeued requests waiting for the new server)"
+	fi
+else
+	fail crash-recovery-qd32 "no server"
+fi
+
 # ---- reset: fails what is queued, the device keeps working ----
 if [ -n "$srv_pid" ]; then
 	kill -STOP $srv_pid
