@@ -47,10 +47,11 @@ demo: jar
 
 # The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
 # image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
-vmtest:
+vmtest: jar
 	@if [ -f kmod/Makefile ]; then \
 		if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-			$(MAKE) -C kmod KVER=$(KVER) vmtest; \
+			$(MAKE) -C kmod KVER=$(KVER) vmtest && \
+			mounter/src/test/vm/run-guest-tests.sh; \
 		else \
 			echo "***********************************************************************"; \
 			echo "*** KERNEL TESTS SKIPPED: qemu-system-x86, linux-image-amd64 or     ***"; \
@@ -60,8 +61,9 @@ vmtest:
 		fi; \
 	fi
 
-vmbench:
+vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
+	mounter/src/test/vm/run-guest-bench.sh
 
 bench: jar
 	testdata/bench/run.sh
