@@ -1,6 +1,8 @@
 package org.vdmount.mounter.attach;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What {@code vdmount attach} was asked for; the same in the client and in the server it launches.
@@ -16,6 +18,30 @@ import java.nio.file.Path;
  */
 public record AttachOptions(Path image, String transport, String snapshot, int diskNumber, boolean partscan, int threads,
         boolean readWrite, Path overlay, int index) {
+
+    /** The arguments that make a background server attach the same way, with the transport chosen. */
+    public List<String> serverArgs(String chosenTransport) {
+        List<String> args = new ArrayList<>(List.of("--transport", chosenTransport, "--threads", Integer.toString(threads),
+                "--disk", Integer.toString(diskNumber)));
+        if (snapshot != null) {
+            args.addAll(List.of("--snapshot", snapshot));
+        }
+        if (!partscan) {
+            args.add("--no-partscan");
+        }
+        if (readWrite) {
+            args.add("--rw");
+        }
+        if (overlay != null) {
+            args.addAll(List.of("--overlay", overlay.toString()));
+        }
+        if (index >= 0) {
+            args.addAll(List.of("--index", Integer.toString(index)));
+        }
+        args.add("--");
+        args.add(image.toAbsolutePath().toString());
+        return args;
+    }
 
     /** What the device lines and `vdmount list` call the mode. */
     public String mode() {

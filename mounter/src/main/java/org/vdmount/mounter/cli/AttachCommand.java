@@ -2,8 +2,6 @@ package org.vdmount.mounter.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.ImageException;
 import org.vdmount.mounter.attach.AttachOptions;
@@ -99,33 +97,7 @@ public final class AttachCommand implements Callable<Integer> {
             AttachServer.serve(options, ServerOutput.human(System.out, System.err));
             return 0;
         }
-        ServerLauncher.launch(serverArgs(chosen), System.out, System.err);
+        ServerLauncher.launch(options.serverArgs(chosen), System.out, System.err);
         return 0;
-    }
-
-    private List<String> serverArgs(String chosenTransport) {
-        List<String> args = new ArrayList<>(List.of("--transport", chosenTransport, "--threads", Integer.toString(threads),
-                "--disk", Integer.toString(diskNumber)));
-        if (snapshot != null) {
-            args.add("--snapshot");
-            args.add(snapshot);
-        }
-        if (noPartscan) {
-            args.add("--no-partscan");
-        }
-        if (readWrite) {
-            args.add("--rw");
-        }
-        if (overlay != null) {
-            args.add("--overlay");
-            args.add(overlay.toAbsolutePath().normalize().toString());
-        }
-        if (index >= 0) {
-            args.add("--index");
-            args.add(Integer.toString(index));
-        }
-        args.add("--");
-        args.add(image.toAbsolutePath().toString());
-        return args;
     }
 }

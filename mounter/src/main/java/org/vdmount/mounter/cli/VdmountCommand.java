@@ -26,6 +26,8 @@ import picocli.CommandLine.Command;
             AttachCommand.class,
             DetachCommand.class,
             ListCommand.class,
+            MountCommand.class,
+            UmountCommand.class,
             InfoCommand.class,
             CatCommand.class,
             VerifyCommand.class,

@@ -41,8 +41,21 @@ public final class MountTable {
         return false;
     }
 
+    /** "major:minor" of the file system mounted exactly at {@code path}, if one is. */
+    public static java.util.Optional<String> deviceAt(Path path) throws IOException {
+        String want = path.toAbsolutePath().normalize().toString();
+        String found = null;
+        for (String line : Files.readAllLines(MOUNTINFO)) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && unescape(f[4]).equals(want)) {
+                found = f[2]; // the last one mounted there is the one in use
+            }
+        }
+        return java.util.Optional.ofNullable(found);
+    }
+
     /** "major:minor" of a block device node, from sysfs; null when it is not a block device we can see. */
-    static String deviceNumber(String device) throws IOException {
+    public static String deviceNumber(String device) throws IOException {
         Path sys = Path.of("/sys/class/block", Path.of(device).getFileName().toString(), "dev");
         return Files.isReadable(sys) ? Files.readString(sys).strip() : null;
     }

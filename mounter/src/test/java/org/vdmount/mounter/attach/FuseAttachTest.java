@@ -67,6 +67,40 @@ class FuseAttachTest {
     }
 
     @Test
+    void qcow2AndVmdkImagesAttachLikeTheirRawSource() throws Exception {
+        Path files = sampleFiles();
+        Path raw = partitionedExt4Image(dir.resolve("source.raw"), files);
+        Path qcow2 = dir.resolve("disk.qcow2");
+        Shell.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", raw.toString(), qcow2.toString());
+        attachMountCompareDetach(qcow2, raw, files);
+        Files.delete(dir.resolve("mnt"));
+        Path vmdk = dir.resolve("disk.vmdk");
+        Shell.run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw.toString(),
+                vmdk.toString());
+        attachMountCompareDetach(vmdk, raw, files);
+    }
+
+    @Test
+    void mountAndUmountOnePartition() throws Exception {
+        Path files = sampleFiles();
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), files);
+        byte[] before = Files.readAllBytes(image);
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        Result mounted = vdmount("mount", image.toString(), "1", mnt.toString());
+        assertEquals(0, mounted.status, mounted.err);
+        assertTrue(mounted.out.startsWith("mounted /dev/loop"), mounted.out);
+        assertEquals(checksums(files), checksums(mnt));
+        Result missing = vdmount("mount", image.toString(), "7", dir.toString());
+        assertEquals(1, missing.status);
+        assertTrue(missing.err.contains("has no partition 7 (it has: p1, p2)"), missing.err);
+        Result unmounted = vdmount("umount", mnt.toString());
+        assertEquals(0, unmounted.status, unmounted.err);
+        assertTrue(unmounted.out.startsWith("unmounted " + mnt + " and detached "), unmounted.out);
+        assertNothingLeft();
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(image)), "the image is unchanged");
+    }
+
+    @Test
     void emptyImageIsRefusedAndLeavesNothing() throws Exception {
         Path empty = Files.createFile(dir.resolve("empty.img"));
         Result r = vdmount("attach", empty.toString());

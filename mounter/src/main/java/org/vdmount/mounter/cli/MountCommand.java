@@ -1,0 +1,125 @@
+package org.vdmount.mounter.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.attach.AttachOptions;
+import org.vdmount.mounter.attach.AttachmentRecord;
+import org.vdmount.mounter.attach.Detacher;
+import org.vdmount.mounter.attach.RunDirectory;
+import org.vdmount.mounter.attach.ServerLauncher;
+import org.vdmount.mounter.system.Commands;
+import org.vdmount.mounter.transport.AttachedDevice;
+import org.vdmount.mounter.transport.Transports;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vdmount mount IMAGE PARTITION DIR}: attach and mount one partition, as vmware-mount does. */
+@Command(name = "mount",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        sortOptions = false,
+        description = {
+            "Attach IMAGE and mount one of its partitions on DIR.",
+            "",
+            "Read-only unless --rw or --overlay: the file system is mounted read-only too, so even its journal is not replayed onto the image. 'vdmount umount DIR' unmounts it and detaches the image."},
+        footer = {"", "Examples:",
+            "  vdmount mount disk.vmdk 1 /mnt",
+            "  vdmount mount --overlay changes.ovl disk.qcow2 p2 /mnt"})
+public final class MountCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image.")
+    Path image;
+
+    @Parameters(index = "1", paramLabel = "PARTITION",
+            description = "Partition number (1, 2...; 'p1' works too), or 0 for a disk without a partition table.")
+    String partition;
+
+    @Parameters(index = "2", paramLabel = "DIR", description = "Where to mount it (an existing directory).")
+    Path dir;
+
+    @Option(names = "--rw", description = "Writable, and writes change the image (raw images only, so far).")
+    boolean readWrite;
+
+    @Option(names = "--overlay", paramLabel = "FILE", description = "Writable, with the writes kept in FILE; the image is not changed.")
+    Path overlay;
+
+    @Option(names = {"-t", "--type"}, paramLabel = "FSTYPE", description = "File system type, if mount cannot tell.")
+    String type;
+
+    @Option(names = {"-o", "--options"}, paramLabel = "OPTS", description = "More mount options, e.g. noexec,norecovery.")
+    String options;
+
+    @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
+            description = "auto (default), abuse or fuse, as for attach.")
+    String transport;
+
+    @Option(names = "--snapshot", paramLabel = "S", description = "Internal snapshot S (qcow2) instead of the current state.")
+    String snapshot;
+
+    @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Disk N of an OVA.")
+    int diskNumber;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.exists(image)) {
+            throw new ImageException(image.toString(), "no such file");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new UserError(dir + ": not a directory");
+        }
+        String wanted = partName(partition);
+        boolean writable = readWrite || overlay != null;
+        Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
+        AttachOptions attach = new AttachOptions(image, transport, snapshot, diskNumber, !wanted.equals("disk"), 4,
+                readWrite, overlayFile, -1);
+        String chosen = Transports.choose(transport).name();
+        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+        int id = ServerLauncher.launch(attach.serverArgs(chosen), quiet, System.err);
+        RunDirectory run = RunDirectory.standard();
+        AttachmentRecord record = run.read(id).orElseThrow(() -> new IOException("attachment " + id + " vanished"));
+        try {
+            AttachedDevice device = record.devices().stream().filter(d -> d.name().equals(wanted)).findFirst()
+                    .orElseThrow(() -> new UserError(image + ": has no partition " + partition + " (it has: "
+                            + String.join(", ", names(record)) + ")"));
+            List<String> command = new ArrayList<>(List.of("mount", "-o", mountOptions(writable)));
+            if (type != null) {
+                command.addAll(List.of("-t", type));
+            }
+            command.add(device.path());
+            command.add(dir.toAbsolutePath().toString());
+            Commands.run(command.toArray(String[]::new));
+            System.out.println("mounted " + device.path() + " (" + device.name() + ") of " + image + " on " + dir
+                    + (writable ? "" : ", read-only"));
+        } catch (IOException | RuntimeException e) {
+            Detacher.detach(run, record, false);
+            throw e;
+        }
+        return 0;
+    }
+
+    private String mountOptions(boolean writable) {
+        String base = writable ? "rw" : "ro";
+        return options == null ? base : base + "," + options;
+    }
+
+    private static List<String> names(AttachmentRecord record) {
+        return record.devices().stream().map(AttachedDevice::name).filter(n -> !n.equals("disk")).toList();
+    }
+
+    /** "1", "p1" and "0" as the attachment names its devices: "p1", "p1", "disk". */
+    static String partName(String partition) {
+        String p = partition.startsWith("p") ? partition.substring(1) : partition;
+        if (!p.matches("\\d{1,3}")) {
+            throw new UserError("PARTITION must be a number such as 1 (or 0 for the whole disk), not '" + partition + "'");
+        }
+        int n = Integer.parseInt(p);
+        return n == 0 ? "disk" : "p" + n;
+    }
+}
