@@ -42,8 +42,7 @@ test-deps:
 
 # The main job on the bundled sample: what the image is, its partitions, and its hash.
 demo: jar
-	./bin/vdmount info testdata/sample/sample.qcow2
-	./bin/vdmount verify testdata/sample/sample.qcow2
+	testdata/demo.sh
 
 # The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
 # image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
