@@ -2,6 +2,7 @@ package org.vdmount.formats.qcow2;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.ImageFormat;
 import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.Storage;

@@ -3,6 +3,7 @@ package org.vdmount.formats.vmdk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;

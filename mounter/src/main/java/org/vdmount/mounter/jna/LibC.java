@@ -5,7 +5,10 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 
-/** The few libc calls the transports need that Java does not offer: ioctl, poll, raw descriptors. */
+/**
+ * The few libc calls the transports need that Java does not offer: raw descriptors, ioctl, poll,
+ * mount. size_t and long are 64 bits (LP64 Linux only).
+ */
 public interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);
 
@@ -14,10 +17,19 @@ public interface LibC extends Library {
     int O_NONBLOCK = 04000;
     int O_CLOEXEC = 02000000;
     short POLLIN = 0x1;
+    long MS_RDONLY = 1;
+    long MS_NOSUID = 2;
+    long MS_NODEV = 4;
+    int MNT_FORCE = 1;
+    int MNT_DETACH = 2;
 
     int open(String path, int flags) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
+
+    int mount(String source, String target, String fsType, long flags, String data) throws LastErrorException;
+
+    int umount2(String target, int flags) throws LastErrorException;
 
     int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
 

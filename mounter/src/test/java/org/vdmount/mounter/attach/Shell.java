@@ -1,5 +1,7 @@
 package org.vdmount.mounter.attach;
 
+import org.vdmount.formats.testing.TestImages;
+
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
@@ -17,26 +19,7 @@ final class Shell {
     }
 
     static String run(String... command) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            fail("cannot run " + command[0] + " (install it: see .ci/run): " + e.getMessage());
-            return null;
-        }
-        p.getOutputStream().close();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + ": timed out");
-        }
-        if (p.exitValue() != 0) {
-            fail(String.join(" ", command) + " exited " + p.exitValue() + ":\n" + out);
-        }
-        return out;
+        return TestImages.run(null, command);
     }
 
     /** Like {@link #run} but never fails: for cleanup in finally blocks. */

@@ -1,5 +1,6 @@
 package org.vdmount.mounter.transport.fuse;
 
+import org.vdmount.mounter.jna.LibC;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;

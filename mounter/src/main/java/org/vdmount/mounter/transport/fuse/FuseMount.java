@@ -1,5 +1,6 @@
 package org.vdmount.mounter.transport.fuse;
 
+import org.vdmount.mounter.jna.LibC;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import java.io.Closeable;
