@@ -117,6 +117,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Send writes to a new overlay file, keeping the image untouched (not available yet).")
     Path overlay;
 
+    @Option(names = {"-v", "--verbose"},
+            description = "Log every client on standard error: its address, the export it opened, "
+                + "and when it leaves, its requests and the bytes it read and wrote.")
+    boolean verbose;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -137,6 +142,7 @@ public final class ServeCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new UserError("cannot listen on " + describe(where) + ": " + e.getMessage());
             }
+            server.verbose(verbose);
         } catch (IOException | RuntimeException e) {
             closeAll(disks);
             throw e;
