@@ -9,7 +9,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 
 # Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
 RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
-TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc libnbd-bin nbd-client fio \
+TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
 
 .PHONY: all jar kmod test javatest vmtest vmbench bench demo deps test-deps install uninstall clean sample
@@ -47,10 +47,11 @@ demo: jar
 
 # The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
 # image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
-vmtest:
+vmtest: jar
 	@if [ -f kmod/Makefile ]; then \
 		if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-			$(MAKE) -C kmod KVER=$(KVER) vmtest; \
+			$(MAKE) -C kmod KVER=$(KVER) vmtest && \
+			mounter/src/test/vm/run-guest-tests.sh; \
 		else \
 			echo "***********************************************************************"; \
 			echo "*** KERNEL TESTS SKIPPED: qemu-system-x86, linux-image-amd64 or     ***"; \
@@ -60,8 +61,9 @@ vmtest:
 		fi; \
 	fi
 
-vmbench:
+vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
+	mounter/src/test/vm/run-guest-bench.sh
 
 bench: jar
 	testdata/bench/run.sh

@@ -8,8 +8,10 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.qcow2.Qcow2Format;
 import org.vdmount.formats.raw.RawFormat;
+import org.vdmount.formats.vmdk.VmdkFormat;
 
 /** Opens images: recognises the format by content and builds the whole backing chain. */
 public final class Images {
@@ -19,6 +21,8 @@ public final class Images {
     /** Probed in this order; raw last, since anything is raw. */
     private static final List<ImageFormat> FORMATS = List.of(
             new Qcow2Format(),
+            new VmdkFormat(),
+            new OvaFormat(),
             new RawFormat());
 
     private Images() {

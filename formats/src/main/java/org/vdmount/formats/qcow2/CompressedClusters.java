@@ -4,19 +4,54 @@ import com.google.common.cache.Cache;
 import com.google.common.cache.CacheBuilder;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.function.Supplier;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
 
 /**
- * Reads compressed clusters. Each reader thread has its own decoder and buffers (decoders keep
+ * Reads compressed clusters. Each reader thread has its own decoders and buffers (decoders keep
  * state), so threads decompress in parallel. Clusters read only in part are kept in a small shared
  * cache, so that a sequential reader whose reads split a cluster decodes it once, not once per piece.
  */
 final class CompressedClusters {
     private static final int SECTOR = 512;
     /** Enough for the partly read clusters of a handful of concurrent sequential readers. */
-    private static final long CACHE_BYTES = 8L << 20;
+    private static final long CACHE_BYTES = 16L << 20;
+
+    /** Clusters read in part, of every open image: bounded in total, whatever is open. */
+    private record Key(CompressedClusters owner, long descriptor) {
+    }
+
+    private static final Cache<Key, byte[]> PARTIAL = CacheBuilder.newBuilder()
+            .maximumWeight(CACHE_BYTES)
+            .weigher((Key key, byte[] value) -> value.length)
+            .build();
+
+    /**
+     * A thread's decoders and buffers, shared by every image the thread reads: memory grows with the
+     * number of threads (at most 6 MiB each, for 2 MiB clusters), not with the number of images.
+     */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private static final class Scratch {
+        ClusterCodec deflate;
+        ClusterCodec zstd;
+        byte[] in = new byte[0];
+        byte[] out = new byte[0];
+
+        ClusterCodec codec(boolean useZstd) {
+            if (useZstd) {
+                return zstd == null ? zstd = new ZstdCodec() : zstd;
+            }
+            return deflate == null ? deflate = new DeflateCodec() : deflate;
+        }
+
+        void fit(int clusterSize) {
+            if (out.length < clusterSize) {
+                out = new byte[clusterSize];
+                in = new byte[2 * clusterSize];
+            }
+        }
+    }
 
     private final Storage storage;
     private final int clusterSize;
@@ -24,34 +59,16 @@ final class CompressedClusters {
     private final int sizeShift;
     private final long offsetMask;
     private final long sectorsMask;
-    private final ThreadLocal<Scratch> scratch;
-    private final Cache<Long, byte[]> partial;
+    private final boolean zstd;
 
-    /** A thread's decoder and buffers. */
-    private static final class Scratch {
-        final ClusterCodec codec;
-        final byte[] in;
-        final byte[] out;
-
-        Scratch(ClusterCodec codec, int clusterSize) {
-            this.codec = codec;
-            this.in = new byte[2 * clusterSize];
-            this.out = new byte[clusterSize];
-        }
-    }
-
-    CompressedClusters(Storage storage, int clusterBits, long fileSize, Supplier<ClusterCodec> codecs) {
+    CompressedClusters(Storage storage, int clusterBits, long fileSize, boolean zstd) {
         this.storage = storage;
         this.clusterSize = 1 << clusterBits;
         this.fileSize = fileSize;
         this.sizeShift = 62 - (clusterBits - 8);
         this.offsetMask = (1L << sizeShift) - 1;
         this.sectorsMask = (1L << (clusterBits - 8)) - 1;
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(codecs.get(), clusterSize));
-        this.partial = CacheBuilder.newBuilder()
-                .maximumWeight(Math.max(CACHE_BYTES, 4L * clusterSize))
-                .weigher((Long key, byte[] value) -> value.length)
-                .build();
+        this.zstd = zstd;
     }
 
     /**
@@ -60,19 +77,26 @@ final class CompressedClusters {
      */
     void read(long descriptor, long clusterStart, int from, ByteBuffer dst) throws IOException {
         int length = dst.remaining();
+        Scratch s = SCRATCH.get();
+        s.fit(clusterSize);
         if (from == 0 && length == clusterSize) {
-            Scratch s = scratch.get();
             decompress(descriptor, clusterStart, s, s.out);
             dst.put(s.out, 0, clusterSize);
             return;
         }
-        byte[] cluster = partial.getIfPresent(descriptor);
+        Key key = new Key(this, descriptor);
+        byte[] cluster = PARTIAL.getIfPresent(key);
         if (cluster == null) {
             cluster = new byte[clusterSize];
-            decompress(descriptor, clusterStart, scratch.get(), cluster);
-            partial.put(descriptor, cluster);
+            decompress(descriptor, clusterStart, s, cluster);
+            PARTIAL.put(key, cluster);
         }
         dst.put(cluster, from, length);
+    }
+
+    /** Drops this image's cached clusters, when it is closed. */
+    void clear() {
+        PARTIAL.asMap().keySet().removeIf(k -> k.owner() == this);
     }
 
     private void decompress(long descriptor, long clusterStart, Scratch s, byte[] out) throws IOException {
@@ -90,7 +114,7 @@ final class CompressedClusters {
         storage.readFully(in, host);
         int produced;
         try {
-            produced = s.codec.decompress(s.in, available, out, clusterSize);
+            produced = s.codec(zstd).decompress(s.in, available, out, clusterSize);
         } catch (ClusterCodec.DamagedException e) {
             throw new ImageException(storage.name(), "compressed cluster at virtual offset " + clusterStart
                     + ": " + e.getMessage());

@@ -13,9 +13,12 @@ final class DeflateCodec implements ClusterCodec {
         inflater.setInput(in, 0, inLength);
         int produced = 0;
         try {
+            int idle = 0;
             while (produced < outLength) {
                 int n = inflater.inflate(out, produced, outLength - produced);
-                if (n == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary())) {
+                // No progress twice running means the stream can give no more: never spin.
+                if (n == 0 && (inflater.finished() || inflater.needsInput() || inflater.needsDictionary()
+                        || ++idle > 1)) {
                     break;
                 }
                 produced += n;

@@ -9,42 +9,52 @@ import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
 
 /**
- * L2 tables by host offset, decoded to {@code long[]} once and shared by every reader thread. Bounded
- * by bytes, not by entries: a table is one cluster, 512 bytes to 2 MiB.
+ * L2 tables of one image, decoded to {@code long[]} once and shared by every reader thread. The
+ * tables of all open images live in one cache bounded by bytes (a table is one cluster, 512 bytes
+ * to 2 MiB), so memory stays bounded however many images and chain members are open.
  */
 final class L2Cache {
-    /** Covers 256 GiB of disk with 64 KiB clusters; a few times a busy VM's working set. */
-    static final long DEFAULT_BYTES = 32L << 20;
+    /** Covers 512 GiB of disk with 64 KiB clusters: several VMs' working sets. */
+    static final long TOTAL_BYTES = 64L << 20;
+
+    private record Key(L2Cache owner, long offset) {
+    }
+
+    private static final Cache<Key, long[]> TABLES = CacheBuilder.newBuilder()
+            .maximumWeight(TOTAL_BYTES)
+            .weigher((Key key, long[] table) -> table.length * Long.BYTES)
+            .build();
 
     private final Storage storage;
     private final int clusterSize;
     private final long fileSize;
-    private final Cache<Long, long[]> tables;
 
-    L2Cache(Storage storage, int clusterSize, long fileSize, long maxBytes) {
+    L2Cache(Storage storage, int clusterSize, long fileSize) {
         this.storage = storage;
         this.clusterSize = clusterSize;
         this.fileSize = fileSize;
-        this.tables = CacheBuilder.newBuilder()
-                .maximumWeight(Math.max(maxBytes, 4L * clusterSize))
-                .weigher((Long key, long[] table) -> table.length * Long.BYTES)
-                .build();
     }
 
     /** The L2 table at {@code offset}; {@code virtualOffset} only makes errors say where it was needed. */
     long[] get(long offset, long virtualOffset) throws IOException {
-        long[] table = tables.getIfPresent(offset);
+        Key key = new Key(this, offset);
+        long[] table = TABLES.getIfPresent(key);
         if (table != null) {
             return table;
         }
         try {
-            return tables.get(offset, () -> load(offset, virtualOffset));
+            return TABLES.get(key, () -> load(offset, virtualOffset));
         } catch (ExecutionException e) {
             if (e.getCause() instanceof IOException io) {
                 throw io;
             }
             throw new IOException(e.getCause());
         }
+    }
+
+    /** Drops this image's tables, when it is closed. */
+    void clear() {
+        TABLES.asMap().keySet().removeIf(k -> k.owner() == this);
     }
 
     private long[] load(long offset, long virtualOffset) throws IOException {

@@ -7,6 +7,7 @@ import java.util.List;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.Run;
+import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.VirtualDisk;
 
@@ -20,7 +21,7 @@ final class Qcow2Disk extends AbstractVirtualDisk {
     private final CompressedClusters compressed;
     private final int clusterSize;
     private final DiskInfo info;
-    /** Closed in this order: the backing disk, an external data file, the image file. */
+    /** Closed in this order: cached tables and clusters, the backing disk, an external data file, the image file. */
     private final List<Closeable> resources;
 
     Qcow2Disk(long size, VirtualDisk backing, ClusterMap clusters, CompressedClusters compressed,
@@ -31,6 +32,25 @@ final class Qcow2Disk extends AbstractVirtualDisk {
         this.clusterSize = clusterSize;
         this.info = info;
         this.resources = resources;
+    }
+
+    @Override
+    public void read(ByteBuffer dst, long offset) throws IOException {
+        int length = dst.remaining();
+        if (length >= 4 * clusterSize) {
+            checkRange(offset, length);
+            int[] compressedRuns = {0};
+            clusters.map(offset, length, run -> {
+                if (run.kind() == RunKind.COMPRESSED) {
+                    compressedRuns[0]++;
+                }
+            });
+            if (ParallelReads.worthSplitting(compressedRuns[0])) {
+                ParallelReads.read(dst, offset, clusterSize, super::read);
+                return;
+            }
+        }
+        super.read(dst, offset);
     }
 
     @Override

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
@@ -98,12 +97,16 @@ final class Qcow2Opener {
             resources.add(storage);
 
             int clusterBits = header.clusterBits();
-            L2Cache l2Cache = new L2Cache(storage, header.clusterSize(), fileSize, L2Cache.DEFAULT_BYTES);
+            L2Cache l2Cache = new L2Cache(storage, header.clusterSize(), fileSize);
             ClusterMap map = new ClusterMap(file, header, l1, l2Cache, storage, data);
-            Supplier<ClusterCodec> codecs = header.compressionType() == 1 ? ZstdCodec::new : DeflateCodec::new;
-            CompressedClusters compressed = new CompressedClusters(storage, clusterBits, fileSize, codecs);
+            CompressedClusters compressed = new CompressedClusters(storage, clusterBits, fileSize,
+                    header.compressionType() == 1);
             DiskInfo info = info(header, ext, size, fileSize, compression, backingName, dataFile, data, snapshots,
                     snapshot);
+            resources.add(0, () -> {
+                l2Cache.clear();
+                compressed.clear();
+            });
             return new Qcow2Disk(size, backing, map, compressed, header.clusterSize(), info, resources);
         } catch (IOException | RuntimeException e) {
             for (Closeable c : resources) {

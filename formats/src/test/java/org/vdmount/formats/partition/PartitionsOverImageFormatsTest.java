@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -19,8 +18,6 @@ import org.vdmount.formats.testing.TestImages;
  * The same partitioned disk stored as qcow2 and VMDK reads the same table and the same partition
  * bytes as the raw file it was converted from: partitions are a layer over any disk.
  */
-@Disabled("needs the qcow2 and VMDK readers: remove this line once branches qcow2 and vmdk are merged"
-        + " (all 4 cases pass on part merged with qcow2 71523ee and vmdk f0c9762)")
 class PartitionsOverImageFormatsTest {
     @TempDir
     Path dir;

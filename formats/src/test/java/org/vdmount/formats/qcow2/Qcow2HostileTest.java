@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,15 +32,24 @@ class Qcow2HostileTest {
     private static final long L1_OFFSET = 40;
 
     @TempDir
+    static Path shared;
+    private static Path pristine;
+
+    @TempDir
     Path dir;
     private Path image;
 
-    /** A valid v3 image, 64 KiB clusters, with data in its first clusters. */
+    /** A valid v3 image, 64 KiB clusters, with data in its first clusters; each test damages a copy. */
+    @BeforeAll
+    static void makeImage() throws Exception {
+        pristine = shared.resolve("pristine.qcow2");
+        TestImages.qemuImg(shared, "create", "-f", "qcow2", pristine.toString(), "4M");
+        TestImages.qemuIo(pristine, "qcow2", "write -P 0x61 0 128k", "write -c -P 0x62 1M 64k");
+    }
+
     @BeforeEach
-    void makeImage() throws Exception {
-        image = dir.resolve("bad.qcow2");
-        TestImages.qemuImg(dir, "create", "-f", "qcow2", image.toString(), "4M");
-        TestImages.qemuIo(image, "qcow2", "write -P 0x61 0 128k", "write -c -P 0x62 1M 64k");
+    void copyImage() throws Exception {
+        image = Files.copy(pristine, dir.resolve("bad.qcow2"));
     }
 
     private static ImageException refused(Path file, String reason) {
@@ -191,11 +201,44 @@ class Qcow2HostileTest {
     }
 
     @Test
+    void damagedClusterInsideALargeParallelRead() throws Exception {
+        Path raw = Files.createFile(dir.resolve("text.raw"));
+        Qcow2Fixtures.writeText(raw, 0, 2 * Qcow2Fixtures.MIB, 1);
+        Path packed = dir.resolve("packed.qcow2");
+        TestImages.qemuImg(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", raw.toString(), packed.toString());
+        long l1 = Qcow2Fixtures.readLong(packed, L1_OFFSET);
+        long l2 = Qcow2Fixtures.readLong(packed, l1) & ClusterMap.OFFSET_MASK;
+        Qcow2Fixtures.patchLong(packed, l2 + 20 * Long.BYTES, ClusterMap.COMPRESSED | 512);
+        try (VirtualDisk disk = Images.open(packed)) {
+            ImageException e = assertThrows(ImageException.class,
+                    () -> disk.read(ByteBuffer.allocateDirect(2 * Qcow2Fixtures.MIB), 0));
+            assertTrue(e.getMessage().startsWith(packed + ": compressed cluster at virtual offset 1310720"),
+                    e.getMessage());
+            // The other clusters still read.
+            ByteBuffer head = ByteBuffer.allocate(1 << 20);
+            disk.read(head, 0);
+            assertEquals(Files.readAllBytes(raw)[123_456], head.get(123_456));
+        }
+    }
+
+    @Test
     void unalignedDataCluster() throws Exception {
         long entryAt = l2Offset();
         long entry = Qcow2Fixtures.readLong(image, entryAt);
         Qcow2Fixtures.patchLong(image, entryAt, entry + 512);
         refused(image, "cluster at virtual offset 0 has an unaligned host offset");
+    }
+
+    @Test
+    void subclusterBothAllocatedAndZero() throws Exception {
+        Path ext = dir.resolve("ext.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-o", "extended_l2=on", ext.toString(), "1M");
+        TestImages.qemuIo(ext, "qcow2", "write -P 0x01 0 2k");
+        long l1 = Qcow2Fixtures.readLong(ext, L1_OFFSET);
+        long l2 = Qcow2Fixtures.readLong(ext, l1) & ClusterMap.OFFSET_MASK;
+        assertEquals(1L, Qcow2Fixtures.readLong(ext, l2 + 8), "subcluster 0 allocated");
+        Qcow2Fixtures.patchLong(ext, l2 + 8, 1L | (1L << 32));
+        refused(ext, "subcluster at virtual offset 0 is marked both allocated and zero");
     }
 
     @Test
@@ -264,6 +307,15 @@ class Qcow2HostileTest {
         ImageException e = assertThrows(ImageException.class,
                 () -> Images.open(image, OpenOptions.readOnly().withSnapshot("x"), w -> { }));
         assertEquals(image + ": no snapshot 'x'; the image has no snapshots", e.getMessage());
+    }
+
+    @Test
+    void inconsistentFeatureFields() throws Exception {
+        Qcow2Fixtures.patchLong(image, 72, 1L << 3);
+        refused(image, "the compression type bit is set but compression_type is 0");
+        Qcow2Fixtures.patchLong(image, 72, 1L << 4);
+        Qcow2Fixtures.patchInt(image, 20, 13);
+        refused(image, "extended L2 entries need clusters of at least 16 KiB, not 8192");
     }
 
     @Test

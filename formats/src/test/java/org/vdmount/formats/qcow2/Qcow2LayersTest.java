@@ -35,7 +35,7 @@ class Qcow2LayersTest {
                 "extended_l2=on,cluster_size=" + clusterSize, top.toString(), "8M");
         TestImages.qemuIo(top, "qcow2", "write -P 0x61 2k 2k", "write -z 6k 2k", "write -P 0x62 70k 1000",
                 "write -z 128k 64k", "write -P 0x63 300000 100000", "write -z 2M 100k",
-                "write -P 0x64 4M 4k", "discard 5M 1M", "write -z 7M 1M");
+                "write -P 0x64 4M 4k", "discard 5M 1M", "write -c -P 0x65 6M " + clusterSize, "write -z 7M 512k");
         try (VirtualDisk disk = Images.open(top)) {
             assertEquals("true", disk.info().details().get("extended_l2"));
             TestImages.assertSameBytes(TestImages.qemuRaw(top), disk);

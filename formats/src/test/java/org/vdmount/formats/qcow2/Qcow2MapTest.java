@@ -113,8 +113,18 @@ class Qcow2MapTest {
                 "plain.qcow2");
         TestImages.qemuImg(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=16k",
                 raw.toString(), "deflate.qcow2");
-        byte[] expected = Files.readAllBytes(raw);
-        for (String name : List.of("plain.qcow2", "deflate.qcow2")) {
+        // A compressed top over the compressed image: pieces of the top read the base in place.
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-b", "deflate.qcow2", "-F", "qcow2", "-o",
+                "cluster_size=4k", "top.qcow2", String.valueOf(size));
+        TestImages.qemuIo(dir.resolve("top.qcow2"), "qcow2", "write -c -P 0x00 0 64k",
+                "write -c -P 0x00 2M 1M", "write -P 0x00 5M 8k");
+        byte[] source = Files.readAllBytes(raw);
+        byte[] overlaid = source.clone();
+        java.util.Arrays.fill(overlaid, 0, 64 * 1024, (byte) 0);
+        java.util.Arrays.fill(overlaid, 2 << 20, 3 << 20, (byte) 0);
+        java.util.Arrays.fill(overlaid, 5 << 20, (5 << 20) + 8192, (byte) 0);
+        for (String name : List.of("plain.qcow2", "deflate.qcow2", "top.qcow2")) {
+            byte[] expected = name.equals("top.qcow2") ? overlaid : source;
             try (VirtualDisk disk = Images.open(dir.resolve(name))) {
                 ExecutorService pool = Executors.newFixedThreadPool(8);
                 try {
@@ -125,6 +135,9 @@ class Qcow2MapTest {
                             Random random = new Random(seed);
                             for (int i = 0; i < 150; i++) {
                                 int length = 1 + random.nextInt(150_000);
+                                if (name.equals("top.qcow2") && i == 0) {
+                                    length = 3 << 20;
+                                }
                                 int offset = random.nextInt(size - length);
                                 ByteBuffer got = ByteBuffer.allocate(length);
                                 disk.read(got, offset);

@@ -15,7 +15,7 @@ import org.vdmount.formats.testing.TestImages;
 
 /** Plain, zero-cluster and compressed images in every version and cluster size class, against qemu. */
 class Qcow2ReadTest {
-    private static final long SIZE = 8 * Qcow2Fixtures.MIB;
+    private static final long SIZE = 6 * Qcow2Fixtures.MIB;
 
     @TempDir
     Path dir;
@@ -29,8 +29,29 @@ class Qcow2ReadTest {
                 "compat=" + compat + ",cluster_size=" + clusterSize, raw.toString(), image.toString());
         // Partial-cluster rewrites, zeroing (a zero flag on v3, written zeros on v2) and a discard.
         TestImages.qemuIo(image, "qcow2", "write -P 0x5a 1000 3000", "write -z 300000 200000",
-                "write -z 0 512", "discard 4194304 1048576", "write -P 0x11 7340032 65536");
-        checkAgainstQemu(image, "v" + (compat.equals("0.10") ? 2 : 3));
+                "write -z 0 512", "discard 4194304 1048576", "write -P 0x11 5767168 65536");
+        DiskInfo info = checkAgainstQemu(image, "v" + (compat.equals("0.10") ? 2 : 3));
+        int expectedCluster = clusterSize.equals("512") ? 512 : clusterSize.equals("4k") ? 4096
+                : clusterSize.equals("64k") ? 65536 : 2 << 20;
+        assertEquals(expectedCluster, info.clusterSize());
+        assertEquals(SIZE, info.virtualSize());
+        assertEquals(java.nio.file.Files.size(image), info.fileSize());
+        assertEquals(compat.equals("0.10") ? "2" : "3", info.details().get("version"));
+        assertEquals("16", info.details().get("refcount_bits"));
+        assertEquals("deflate", info.compression());
+    }
+
+    @Test
+    void ignoresPersistentBitmapsAndReportsOtherFeatures() throws Exception {
+        Path image = dir.resolve("bitmap.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-o", "lazy_refcounts=on,refcount_bits=64",
+                image.toString(), "2M");
+        TestImages.qemuIo(image, "qcow2", "write -P 0x21 0 100k");
+        TestImages.qemuImg(dir, "bitmap", "--add", image.toString(), "b0");
+        DiskInfo info = checkAgainstQemu(image, "v3");
+        assertEquals("present (ignored)", info.details().get("bitmaps"));
+        assertEquals("true", info.details().get("lazy_refcounts"));
+        assertEquals("64", info.details().get("refcount_bits"));
     }
 
     @ParameterizedTest(name = "compat={0} cluster_size={1}")
@@ -57,6 +78,22 @@ class Qcow2ReadTest {
         TestImages.qemuIo(image, "qcow2", "write -c -P 0x44 6M " + clusterSize);
         DiskInfo info = checkAgainstQemu(image, "v3");
         assertEquals("zstd", info.compression());
+    }
+
+    @ParameterizedTest(name = "compressed={0}")
+    @CsvSource({"true", "false"})
+    void readsAnImageWhoseSizeIsNotAClusterMultiple(boolean compressed) throws Exception {
+        Path raw = Qcow2Fixtures.sourceRaw(dir, "src.raw", 3 * Qcow2Fixtures.MIB);
+        Qcow2Fixtures.resize(raw, 3 * Qcow2Fixtures.MIB - 1536);
+        TestImages.writePattern(raw, 3 * Qcow2Fixtures.MIB - 70_000, 68_464, 9);
+        Path image = dir.resolve("odd.qcow2");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("convert", "-f", "raw", "-O", "qcow2"));
+        if (compressed) {
+            args.add("-c");
+        }
+        args.addAll(java.util.List.of(raw.toString(), image.toString()));
+        TestImages.qemuImg(dir, args.toArray(String[]::new));
+        checkAgainstQemu(image, "v3");
     }
 
     @Test

@@ -23,6 +23,9 @@ import picocli.CommandLine.Command;
             "",
             "Run 'vdmount COMMAND --help' for a command's options. Set VDMOUNT_DEBUG=1 to get stack traces of internal errors."},
         subcommands = {
+            AttachCommand.class,
+            DetachCommand.class,
+            ListCommand.class,
             InfoCommand.class,
             CatCommand.class,
             VerifyCommand.class,
@@ -47,7 +50,8 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        CommandLine cl = commandLine();
+        return cl.execute(ImplicitAttach.rewrite(args, cl.getSubcommands().keySet()));
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {

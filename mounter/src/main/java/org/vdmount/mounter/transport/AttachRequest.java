@@ -11,8 +11,10 @@ import java.util.List;
  *                   if it needs it; it is removed on detach when empty)
  * @param parts      the whole disk first, then each partition (empty of partitions with --no-partscan)
  * @param threads    how many threads serve requests
+ * @param index      the device number the user asked for (--index), or -1 for any
+ * @param partscan   whether the user wants partition devices (false: leave them to kpartx)
  */
-public record AttachRequest(int id, Path workDir, List<DiskPart> parts, int threads) {
+public record AttachRequest(int id, Path workDir, List<DiskPart> parts, int threads, int index, boolean partscan) {
     public DiskPart whole() {
         return parts.get(0);
     }

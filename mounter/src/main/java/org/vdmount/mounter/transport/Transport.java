@@ -30,4 +30,11 @@ public interface Transport {
      * dead. The caller has already checked that no device is mounted unless {@code force}.
      */
     void detach(List<AttachedDevice> devices, Map<String, String> state, boolean force) throws IOException;
+
+    /**
+     * Cleans up after an {@link #attach} of {@code request} that was cut short (the server was
+     * stopped while attaching): whatever it may have made, found without the session it never
+     * returned. Best effort.
+     */
+    void abandon(AttachRequest request);
 }

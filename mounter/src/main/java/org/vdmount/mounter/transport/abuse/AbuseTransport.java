@@ -62,9 +62,8 @@ public final class AbuseTransport implements Transport {
                 // A block device is whole 512-byte sectors: a raw file of odd size shows its sectors only,
                 // as a loop device would.
                 long size = disk.size() / 512 * 512;
-                boolean noPartscan = request.parts().size() == 1;
-                device = control.add(new AbuseDeviceConfig(-1, size, 512, MAX_REQUEST, 0, 0,
-                        !disk.writable(), noPartscan, null));
+                device = control.add(new AbuseDeviceConfig(request.index(), size, 512, MAX_REQUEST, 0, 0,
+                        !disk.writable(), !request.partscan(), null));
                 control.setBacking(device.index(), backing);
             } else {
                 device = control.status(orphan.getAsInt());
@@ -96,7 +95,7 @@ public final class AbuseTransport implements Transport {
                 devices.add(new AttachedDevice(disk, device.size(), part.name(), part.description()));
             } else {
                 devices.add(new AttachedDevice(disk + part.name(), part.disk().size(), part.name(),
-                        part.name() + " " + part.description()));
+                        part.description()));
             }
         }
         return devices;
@@ -133,6 +132,22 @@ public final class AbuseTransport implements Transport {
                 control.reset(index);
             }
             control.remove(index);
+        }
+    }
+
+    /** A device made by an attach that was cut short has our backing text and no server: remove it. */
+    @Override
+    public void abandon(AttachRequest request) {
+        if (request.parts().isEmpty()) {
+            return; // nothing says which image it was: its device, if any, is left for a takeover
+        }
+        try (AbuseControl control = AbuseControl.open()) {
+            OptionalInt made = OrphanFinder.find(control, backingText(request.whole().disk()));
+            if (made.isPresent()) {
+                control.remove(made.getAsInt());
+            }
+        } catch (IOException e) {
+            System.err.println("vdmount: cleaning up a cut-short attach: " + e.getMessage());
         }
     }
 

@@ -1,0 +1,155 @@
+package org.vdmount.formats.vmdk;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.vdmount.formats.RunKind;
+import org.vdmount.formats.RunSink;
+import org.vdmount.formats.Storage;
+
+/**
+ * What the three sparse extent kinds (hosted KDMV, ESXi COWD, seSparse) share: a grain directory of
+ * grain tables, each entry saying where a grain lives, that it is zero, or that the parent decides.
+ * Subclasses decode their own directory and table entries into {@link #UNALLOCATED},
+ * {@link #ZEROED} or a byte offset in the file.
+ */
+abstract class GrainExtent implements Extent {
+    static final long UNALLOCATED = -1;
+    static final long ZEROED = -2;
+    /** A grain whose place in the file is unknown: reading it is an error. */
+    static final long UNKNOWN = -3;
+    /** A directory entry with no table: every grain it covers is unallocated. */
+    static final long[] NO_TABLE = new long[0];
+
+    protected final Storage storage;
+    protected final long fileSize;
+    private final long length;
+    protected final int grainBytes;
+    protected final int tableEntries;
+    private final long tableCount;
+    private final TableCache tables;
+    private volatile CompressedGrains grains;
+
+    GrainExtent(Storage storage, long length, int grainBytes, int tableEntries, long tableCount, TableCache tables)
+            throws IOException {
+        this.storage = storage;
+        this.fileSize = storage.size();
+        this.length = length;
+        this.grainBytes = grainBytes;
+        this.tableEntries = tableEntries;
+        this.tableCount = tableCount;
+        this.tables = tables;
+    }
+
+    /** The decoded entries of grain table {@code index}, or {@link #NO_TABLE}. */
+    protected abstract long[] loadTable(long index) throws IOException;
+
+    /** Whether allocated grains are stored deflated (streamOptimized). */
+    protected boolean compressed() {
+        return false;
+    }
+
+    /** Whether compressed grains start with a grain marker (LBA and size). */
+    protected boolean markers() {
+        return false;
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    public boolean compressedGrains() {
+        return compressed();
+    }
+
+    @Override
+    public int grainBytes() {
+        return grainBytes;
+    }
+
+    @Override
+    public void map(long offset, long len, long base, RunSink sink) throws IOException {
+        RunMerger merger = new RunMerger(sink);
+        long pos = offset;
+        long end = offset + len;
+        long current = -1;
+        long[] table = NO_TABLE;
+        long tableSpan = (long) grainBytes * tableEntries;
+        while (pos < end) {
+            long grain = pos / grainBytes;
+            long index = grain / tableEntries;
+            if (index >= tableCount) {
+                merger.add(RunKind.BACKING, base + pos, end - pos, null, 0);
+                break;
+            }
+            if (index != current) {
+                table = tables.get(this, index, () -> loadTable(index));
+                current = index;
+            }
+            if (table.length == 0) {
+                long stop = Math.min(end, (index + 1) * tableSpan);
+                merger.add(RunKind.BACKING, base + pos, stop - pos, null, 0);
+                pos = stop;
+                continue;
+            }
+            int within = (int) (pos - grain * grainBytes);
+            long n = Math.min(grainBytes - within, end - pos);
+            long where = table[(int) (grain - index * tableEntries)];
+            if (where == UNALLOCATED) {
+                merger.add(RunKind.BACKING, base + pos, n, null, 0);
+            } else if (where == ZEROED) {
+                merger.add(RunKind.ZERO, base + pos, n, null, 0);
+            } else if (where == UNKNOWN) {
+                merger.add(RunKind.UNREADABLE, base + pos, n, null, 0);
+            } else if (compressed()) {
+                merger.add(RunKind.COMPRESSED, base + pos, n, storage, where);
+            } else {
+                merger.add(RunKind.DATA, base + pos, n, storage, where + within);
+            }
+            pos += n;
+        }
+        merger.flush();
+    }
+
+    @Override
+    public void readCompressed(long offset, long locator, ByteBuffer dst) throws IOException {
+        grains().read(offset, locator, dst);
+    }
+
+    /** Created on first use: only streamOptimized extents ever need it. */
+    private CompressedGrains grains() {
+        CompressedGrains g = grains;
+        if (g == null) {
+            synchronized (this) {
+                if (grains == null) {
+                    grains = new CompressedGrains(storage, fileSize, grainBytes, markers());
+                }
+                g = grains;
+            }
+        }
+        return g;
+    }
+
+    protected final ByteBuffer read(long at, int n) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(n).order(ByteOrder.LITTLE_ENDIAN);
+        storage.readFully(buf, at);
+        return buf.flip();
+    }
+
+    /** Checks that a table of {@code bytes} at {@code at} lies inside the file. */
+    protected final boolean inFile(long at, long bytes) {
+        return at > 0 && at <= fileSize && bytes <= fileSize - at;
+    }
+
+    @Override
+    public void close() throws IOException {
+        storage.close();
+    }
+
+    @Override
+    public String toString() {
+        return storage.name();
+    }
+}

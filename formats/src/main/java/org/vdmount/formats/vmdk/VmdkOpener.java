@@ -1,0 +1,244 @@
+package org.vdmount.formats.vmdk;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.vdmount.formats.DiskInfo;
+import org.vdmount.formats.ImageException;
+import org.vdmount.formats.OpenContext;
+import org.vdmount.formats.Storage;
+import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.io.FileStorage;
+
+/** Opens one VMDK file: finds its descriptor, opens every extent and the parent, builds the info. */
+final class VmdkOpener {
+    private final Storage storage;
+    private final OpenContext context;
+    private final TableCache tables = new TableCache();
+    private final List<Extent> extents = new ArrayList<>();
+    private final List<ExtentLine> lines = new ArrayList<>();
+    private final List<Closeable> others = new ArrayList<>();
+    private final Set<String> files = new LinkedHashSet<>();
+    private long fileBytes;
+
+    VmdkOpener(Storage storage, OpenContext context) {
+        this.storage = storage;
+        this.context = context;
+    }
+
+    VirtualDisk open() throws IOException {
+        VirtualDisk parent = null;
+        boolean storageUsed = false;
+        try {
+            files.add(storage.name());
+            fileBytes += storage.size();
+            ByteBuffer head = ByteBuffer.allocate((int) Math.min(16, storage.size())).order(ByteOrder.LITTLE_ENDIAN);
+            storage.readFully(head, 0);
+            head.flip();
+            int magic = head.remaining() >= 4 ? head.getInt(0) : 0;
+            Descriptor descriptor;
+            DiskInfo info;
+            if (magic == SparseHeader.MAGIC) {
+                SparseHeader header = SparseHeader.read(storage);
+                byte[] embedded = header.hasDescriptor() ? embeddedDescriptor(header) : null;
+                if (embedded != null && !Descriptor.blank(embedded)) {
+                    descriptor = Descriptor.parse(embedded, storage.name());
+                    storageUsed = openExtents(descriptor, true);
+                } else {
+                    descriptor = null;
+                    extents.add(hosted(storage, header, header.capacity() * 512));
+                    lines.add(null);
+                    storageUsed = true;
+                }
+            } else if (magic == CowdExtent.MAGIC) {
+                descriptor = null;
+                extents.add(CowdExtent.open(storage, -1, tables));
+                lines.add(null);
+                storageUsed = true;
+            } else if (head.remaining() >= 8 && head.getLong(0) == SeSparseExtent.MAGIC) {
+                descriptor = null;
+                extents.add(SeSparseExtent.open(storage, -1, tables));
+                lines.add(null);
+                storageUsed = true;
+            } else {
+                descriptor = Descriptor.parse(textDescriptor(), storage.name());
+                storageUsed = openExtents(descriptor, false);
+            }
+            if (!storageUsed) {
+                others.add(storage);
+            }
+            if (descriptor != null && descriptor.parentFileNameHint() != null) {
+                parent = openParent(descriptor);
+            }
+            info = VmdkInfo.describe(storage.name(), descriptor, extents, lines, parent, files, fileBytes);
+            return new VmdkDisk(extents, lines, parent, info, others);
+        } catch (IOException | RuntimeException e) {
+            for (Extent x : extents) {
+                closeQuietly(x);
+            }
+            for (Closeable c : others) {
+                closeQuietly(c);
+            }
+            if (!storageUsed) {
+                closeQuietly(storage);
+            }
+            if (parent != null) {
+                closeQuietly(parent);
+            }
+            throw e;
+        }
+    }
+
+    private byte[] embeddedDescriptor(SparseHeader header) throws IOException {
+        long at = header.descriptorOffset() * 512;
+        long bytes = header.descriptorSize() * 512;
+        long size = storage.size();
+        if (at >= size || bytes > size - at) {
+            throw new ImageException(storage.name(), "embedded descriptor at sector " + header.descriptorOffset()
+                    + " (" + header.descriptorSize() + " sectors) lies outside the file (" + size + " bytes)");
+        }
+        byte[] out = new byte[(int) bytes];
+        storage.readFully(ByteBuffer.wrap(out), at);
+        return out;
+    }
+
+    private byte[] textDescriptor() throws IOException {
+        long size = storage.size();
+        if (size > Descriptor.MAX_BYTES) {
+            throw new ImageException(storage.name(), "descriptor is " + size + " bytes; a VMDK descriptor is at most "
+                    + Descriptor.MAX_BYTES + " bytes");
+        }
+        byte[] out = new byte[(int) size];
+        storage.readFully(ByteBuffer.wrap(out), 0);
+        return out;
+    }
+
+    /**
+     * Opens the extents the descriptor lists. An embedded descriptor with one sparse extent
+     * describes the file that holds it, whatever name it gives (the file may have been renamed).
+     * Returns whether {@link #storage} became an extent.
+     */
+    private boolean openExtents(Descriptor descriptor, boolean embedded) throws IOException {
+        List<ExtentLine> all = descriptor.extents();
+        boolean self = embedded && all.size() == 1 && all.get(0).sparse();
+        for (ExtentLine line : all) {
+            long length = line.sectors() * 512;
+            Extent extent;
+            if (line.noAccess()) {
+                extent = SimpleExtent.noAccess(length);
+            } else if (line.zero()) {
+                extent = SimpleExtent.zero(length);
+            } else {
+                Storage file = self ? storage : openExtentFile(line);
+                try {
+                    extent = line.flat() ? flat(line, file, length) : sparse(file, length);
+                } catch (IOException | RuntimeException e) {
+                    if (!self) {
+                        closeQuietly(file);
+                    }
+                    throw e;
+                }
+            }
+            extents.add(extent);
+            lines.add(line);
+        }
+        return self;
+    }
+
+    private Extent flat(ExtentLine line, Storage file, long length) throws IOException {
+        long start = line.offset() * 512;
+        return SimpleExtent.flat(length, file, start);
+    }
+
+    /** A sparse extent of any kind: the file's magic says which, whatever the descriptor's type word. */
+    private Extent sparse(Storage file, long length) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(8, file.size())).order(ByteOrder.LITTLE_ENDIAN);
+        file.readFully(head, 0);
+        head.flip();
+        int magic = head.remaining() >= 4 ? head.getInt(0) : 0;
+        if (magic == SparseHeader.MAGIC) {
+            return hosted(file, SparseHeader.read(file), length);
+        }
+        if (magic == CowdExtent.MAGIC) {
+            return CowdExtent.open(file, length, tables);
+        }
+        if (head.remaining() >= 8 && head.getLong(0) == SeSparseExtent.MAGIC) {
+            return SeSparseExtent.open(file, length, tables);
+        }
+        throw new ImageException(file.name(), "not a sparse extent: no KDMV, COWD or seSparse magic");
+    }
+
+    /** A hosted sparse extent; a stream cut short (no footer) is walked marker by marker instead. */
+    private Extent hosted(Storage file, SparseHeader header, long length) throws IOException {
+        if (header.gdOffset() != SparseHeader.GD_AT_END) {
+            return HostedSparseExtent.open(file, header, length, tables);
+        }
+        ScannedStreamExtent scanned = ScannedStreamExtent.open(file, header, length, tables);
+        context.warn(file.name() + ": the streamOptimized file has no footer (cut short?); walked the stream and found "
+                + scanned.grainsFound() + " grains" + (scanned.complete() ? ", up to its end-of-stream marker"
+                : scanned.readableBytes() >= length ? ", up to the last grain of the disk"
+                : "; the disk from offset " + scanned.readableBytes() + " on cannot be read"));
+        return scanned;
+    }
+
+    private Storage openExtentFile(ExtentLine line) throws IOException {
+        Path path = context.resolve(storage, line.file());
+        if (!Files.exists(path)) {
+            throw new ImageException(storage.name(), "extent file '" + line.file() + "' not found (looked for "
+                    + path + "), wanted by " + line.cite());
+        }
+        FileStorage file = FileStorage.openReadOnly(path, path.toString());
+        files.add(file.name());
+        fileBytes += file.size();
+        return file;
+    }
+
+    private VirtualDisk openParent(Descriptor descriptor) throws IOException {
+        String hint = descriptor.parentFileNameHint();
+        Path path = context.resolve(storage, hint);
+        String name = hint;
+        if (!Files.exists(path)) {
+            // VMware writes absolute host paths ("C:\VMs\base.vmdk"); evidence copies keep only the
+            // directory's contents, so look for the same file name next to the child.
+            String base = hint.substring(Math.max(hint.lastIndexOf('/'), hint.lastIndexOf('\\')) + 1);
+            Path sibling = base.isEmpty() ? null : context.resolve(storage, base);
+            if (sibling == null || !Files.exists(sibling)) {
+                throw new ImageException(storage.name(), "parent disk '" + hint + "' not found (looked for "
+                        + path + "), named by parentFileNameHint=\"" + hint + "\"");
+            }
+            name = base;
+        }
+        VirtualDisk parent = context.openBacking(storage, name, null);
+        long wanted = descriptor.cid("parentCID");
+        String parentCid = parent.info().details().get("CID");
+        if (wanted >= 0 && wanted != Descriptor.NO_PARENT && parentCid != null) {
+            long actual;
+            try {
+                actual = Long.parseLong(parentCid, 16);
+            } catch (NumberFormatException e) {
+                actual = -1;
+            }
+            if (actual != wanted) {
+                context.warn(storage.name() + ": parentCID " + Long.toHexString(wanted) + " does not match CID "
+                        + parentCid + " of its parent " + parent.info().name()
+                        + ": the parent changed after this snapshot was taken; reading on");
+            }
+        }
+        return parent;
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // already failing; the first error is the one to report
+        }
+    }
+}

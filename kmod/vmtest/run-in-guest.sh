@@ -1,0 +1,102 @@
+#!/bin/bash
+# Run a host script inside a qemu guest booted with Debian's kernel.
+#
+#   kmod/vmtest/run-in-guest.sh SCRIPT [ARGS...]
+#
+# The guest (TCG, no KVM needed) mounts this machine's root read-only over
+# 9p, puts tmpfs on /tmp /run /mnt /var/tmp /root /dev/shm, chroots into
+# it, and runs SCRIPT with ARGS from the current directory.  SCRIPT's
+# output streams to our stdout; our exit status is SCRIPT's, or 124 when
+# the guest hit VMTEST_TIMEOUT (seconds, default 900) and 125 when the
+# guest did not get as far as running it.
+#
+# In the guest: $KVER is the kernel version, $ABUSE_KO the path of
+# kmod/abuse.ko (insmod it yourself), modprobe works for Debian's modules.
+# Environment: KVER, VMTEST_TIMEOUT, VMTEST_MEM (MiB, 2048),
+# VMTEST_SMP (2), VMTEST_LOG (file for the raw console log).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 SCRIPT [ARGS...]" >&2
+	exit 2
+fi
+script=$(realpath "$1") || exit 2
+shift
+kver=$(vmtest_kver)
+missing=$(vmtest_missing "$kver")
+if [ -n "$missing" ]; then
+	echo "run-in-guest: missing packages:$missing" >&2
+	exit 125
+fi
+case "$script" in
+/tmp/*|/run/*|/mnt/*|/var/tmp/*|/root/*)
+	echo "run-in-guest: $script is under a directory the guest hides with tmpfs" >&2
+	exit 2;;
+esac
+
+# The initramfs: static busybox, our init, the 9p modules.  Cached by
+# kernel version and init script contents.
+cache=$here/.cache
+mkdir -p "$cache"
+stamp=$(cat "$here/guest-init.sh" /bin/busybox | md5sum | cut -c1-12)
+initrd=$cache/initrd-$kver-$stamp.cpio.gz
+if [ ! -s "$initrd" ]; then
+	root=$(mktemp -d "$cache/root.XXXXXX")
+	mkdir -p "$root"/{bin,dev,proc,sys,mods,host,job}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$here/guest-init.sh" "$root/init"
+	chmod 755 "$root/init"
+	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
+		 virtio_pci netfs fscache 9pnet 9pnet_virtio 9p; do
+		f=$(find "/lib/modules/$kver/kernel" -name "$m.ko*" | head -1)
+		[ -z "$f" ] && continue	# built in
+		case "$f" in
+		*.ko.xz) xz -dc "$f" >"$root/mods/$m.ko";;
+		*.ko.zst) zstd -qdc "$f" >"$root/mods/$m.ko";;
+		*.ko.gz) gzip -dc "$f" >"$root/mods/$m.ko";;
+		*) cp "$f" "$root/mods/$m.ko";;
+		esac
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$initrd.tmp" &&
+		mv "$initrd.tmp" "$initrd"
+	rm -rf "$root"
+fi
+
+# The job: a directory the guest re-mounts at the same path.
+job=$(mktemp -d /tmp/vmtest-job.XXXXXX)
+log=${VMTEST_LOG:-$job/console.log}
+trap 'rm -rf "$job"' EXIT
+{
+	echo "#!/bin/bash"
+	printf 'export KVER=%q ABUSE_KO=%q\n' "$kver" "$(dirname "$here")/abuse.ko"
+	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'exec %q' "$script"
+	for a in "$@"; do printf ' %q' "$a"; done
+	echo
+} >"$job/job.sh"
+
+start=$(date +%s)
+timeout -k 10 "${VMTEST_TIMEOUT:-900}" \
+	qemu-system-x86_64 -machine q35,accel=tcg -cpu max \
+	-smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-2048}" \
+	-display none -monitor none -serial stdio -no-reboot \
+	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.job=$job" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log" | grep --line-buffered -v '^VMTEST-EXIT '
+qrc=${PIPESTATUS[0]}
+end=$(date +%s)
+rc=$(sed -n 's/^VMTEST-EXIT \([0-9]*\)$/\1/p' "$log" | tail -1)
+if [ -z "$rc" ]; then
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "run-in-guest: guest timed out after ${VMTEST_TIMEOUT:-900} s" >&2
+		rc=124
+	else
+		echo "run-in-guest: guest ended without running the script (qemu status $qrc)" >&2
+		rc=125
+	fi
+fi
+echo "run-in-guest: guest run took $((end - start)) s, script status $rc" >&2
+exit "$rc"

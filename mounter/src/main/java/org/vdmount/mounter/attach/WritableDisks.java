@@ -1,0 +1,60 @@
+package org.vdmount.mounter.attach;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import org.vdmount.formats.Images;
+import org.vdmount.formats.OpenOptions;
+import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.overlay.OverlayDisk;
+import org.vdmount.mounter.cli.UserError;
+
+/**
+ * Opens the image an attachment serves in the mode asked for: read-only (the default), with an
+ * overlay file taking the writes (the image is still opened read-only), or writable in place.
+ */
+final class WritableDisks {
+    private WritableDisks() {
+    }
+
+    static VirtualDisk open(Path image, AttachOptions options, Consumer<String> warnings) throws IOException {
+        if (options.readWrite() && options.overlay() != null) {
+            throw new UserError("--rw and --overlay exclude each other: --overlay keeps the image unchanged");
+        }
+        if (options.readWrite() && options.snapshot() != null) {
+            throw new UserError("a snapshot is read-only: --rw cannot go with --snapshot (use --overlay)");
+        }
+        OpenOptions open = new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite());
+        VirtualDisk disk = Images.open(image, open, warnings);
+        try {
+            if (options.overlay() != null) {
+                refuseOverlayOnTheChain(disk, options.overlay());
+                return OverlayDisk.open(disk, options.overlay());
+            }
+            if (options.readWrite() && !disk.writable()) {
+                throw new UserError(image + ": vdmount cannot write " + disk.info().format()
+                        + " images in place yet; use --overlay FILE to keep the writes in a separate file");
+            }
+            return disk;
+        } catch (IOException | RuntimeException e) {
+            disk.close();
+            throw e;
+        }
+    }
+
+    /** An overlay that is one of the image's own files would overwrite the evidence. */
+    private static void refuseOverlayOnTheChain(VirtualDisk disk, Path overlay) throws IOException {
+        if (!Files.exists(overlay)) {
+            return;
+        }
+        for (VirtualDisk layer = disk; layer != null; layer = layer.backing().orElse(null)) {
+            for (String file : layer.info().files()) {
+                Path member = Path.of(file);
+                if (Files.exists(member) && Files.isSameFile(member, overlay)) {
+                    throw new UserError(overlay + ": is part of the image; the overlay must be a file of its own");
+                }
+            }
+        }
+    }
+}

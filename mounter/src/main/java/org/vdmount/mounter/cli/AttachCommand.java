@@ -1,0 +1,131 @@
+package org.vdmount.mounter.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.attach.AttachOptions;
+import org.vdmount.mounter.attach.AttachServer;
+import org.vdmount.mounter.attach.ServerLauncher;
+import org.vdmount.mounter.attach.ServerOutput;
+import org.vdmount.mounter.transport.Transports;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vdmount attach IMAGE} (also plain {@code vdmount IMAGE}): the image as block devices, served in the background. */
+@Command(name = "attach",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        sortOptions = false,
+        description = {
+            "Make IMAGE and its partitions block devices and print one line per device.",
+            "",
+            "Returns once the devices exist, leaving a server process in the background ('vdmount list' shows it, 'vdmount detach' ends it). Also spelled: vdmount IMAGE [OPTIONS].",
+            "",
+            "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. Re-attaching with the same FILE shows the earlier writes.",
+            "",
+            "Transports, tried in this order by --transport auto: abuse (the abuse kernel module: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to read-only loop devices: works without any module). If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes."},
+        footer = {"", "Examples:",
+            "  vdmount disk.vmdk",
+            "  vdmount attach --overlay changes.ovl disk.qcow2",
+            "  vdmount attach --no-partscan evidence.vmdk && kpartx -r -a /dev/abuse0"})
+public final class AttachCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image (raw, qcow2...; the format is detected).")
+    Path image;
+
+    @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
+            description = "How the devices are made: auto (default: the best this machine offers), abuse (kernel module) or fuse (FUSE + loop devices).")
+    String transport;
+
+    @Option(names = "--read-only", description = "Never write to the image (the default).")
+    boolean readOnly;
+
+    @Option(names = "--rw", description = "Let writes change the image itself (raw images only, so far).")
+    boolean readWrite;
+
+    @Option(names = "--overlay", paramLabel = "FILE",
+            description = "Writable devices whose writes go to FILE (created if missing); the image is never opened for writing.")
+    Path overlay;
+
+    @Option(names = "--index", paramLabel = "N", defaultValue = "-1",
+            description = "Ask for device number N (/dev/abuseN); default: the first free one.")
+    int index;
+
+    @Option(names = "--snapshot", paramLabel = "S", description = "Show internal snapshot S (name or id) instead of the current state.")
+    String snapshot;
+
+    @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Which disk of a multi-disk container (OVA), from 1.")
+    int diskNumber;
+
+    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition.")
+    boolean noPartscan;
+
+    @Option(names = "--threads", paramLabel = "T", defaultValue = "4", description = "Threads serving requests (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")
+    boolean foreground;
+
+    @Option(names = "--server", hidden = true, description = "Internal: the background server, talking to its launcher over stdout.")
+    boolean server;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.exists(image)) {
+            throw new ImageException(image.toString(), "no such file");
+        }
+        if (threads < 1 || threads > 64) {
+            throw new UserError("--threads must be between 1 and 64");
+        }
+        if (readOnly && (readWrite || overlay != null)) {
+            throw new UserError("--read-only cannot go with --rw or --overlay");
+        }
+        if (index < -1) {
+            throw new UserError("--index must be 0 or more");
+        }
+        Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
+        AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads,
+                readWrite, overlayFile, index);
+        if (server) {
+            return ServerMain.run(options);
+        }
+        // Checked here too, so a wrong --transport is reported before anything is launched.
+        String chosen = Transports.choose(transport).name();
+        if (foreground) {
+            AttachServer.serve(options, ServerOutput.human(System.out, System.err));
+            return 0;
+        }
+        ServerLauncher.launch(serverArgs(chosen), System.out, System.err);
+        return 0;
+    }
+
+    private List<String> serverArgs(String chosenTransport) {
+        List<String> args = new ArrayList<>(List.of("--transport", chosenTransport, "--threads", Integer.toString(threads),
+                "--disk", Integer.toString(diskNumber)));
+        if (snapshot != null) {
+            args.add("--snapshot");
+            args.add(snapshot);
+        }
+        if (noPartscan) {
+            args.add("--no-partscan");
+        }
+        if (readWrite) {
+            args.add("--rw");
+        }
+        if (overlay != null) {
+            args.add("--overlay");
+            args.add(overlay.toAbsolutePath().normalize().toString());
+        }
+        if (index >= 0) {
+            args.add("--index");
+            args.add(Integer.toString(index));
+        }
+        args.add("--");
+        args.add(image.toAbsolutePath().toString());
+        return args;
+    }
+}

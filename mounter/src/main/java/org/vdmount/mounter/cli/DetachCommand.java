@@ -1,0 +1,86 @@
+package org.vdmount.mounter.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.vdmount.mounter.attach.AttachmentRecord;
+import org.vdmount.mounter.attach.Detacher;
+import org.vdmount.mounter.attach.RunDirectory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code vdmount detach DEVICE|IMAGE|ID|--all}: devices removed, server stopped. */
+@Command(name = "detach",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.class,
+        sortOptions = false,
+        description = {
+            "Remove the devices of an attachment and stop its server.",
+            "Refuses while one of its devices is mounted, unless --force."})
+public final class DetachCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DEVICE|IMAGE|ID",
+            description = "Any device of the attachment (e.g. /dev/loop3), its image file, or its id from 'vdmount list'.")
+    String target;
+
+    @Option(names = "--all", description = "Detach every attachment.")
+    boolean all;
+
+    @Option(names = "--force", description = "Detach even while mounted or busy: file systems on the devices are unmounted lazily.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        if (all == (target != null)) {
+            throw new UserError("detach needs a DEVICE, IMAGE or ID, or --all (not both)");
+        }
+        RunDirectory run = RunDirectory.standard();
+        List<AttachmentRecord> records = all ? run.list() : List.of(find(run, target));
+        List<String> failures = new ArrayList<>();
+        for (AttachmentRecord r : records) {
+            try {
+                Detacher.detach(run, r, force);
+            } catch (UserError | IOException e) {
+                if (!all) {
+                    throw e;
+                }
+                failures.add("attachment " + r.id() + ": " + e.getMessage());
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new UserError(String.join("; ", failures));
+        }
+        return 0;
+    }
+
+    static AttachmentRecord find(RunDirectory run, String target) throws IOException {
+        List<AttachmentRecord> records = run.list();
+        if (target.matches("\\d{1,6}")) {
+            int id = Integer.parseInt(target);
+            for (AttachmentRecord r : records) {
+                if (r.id() == id) {
+                    return r;
+                }
+            }
+        }
+        for (AttachmentRecord r : records) {
+            if (r.devices().stream().anyMatch(d -> d.path().equals(target))) {
+                return r;
+            }
+        }
+        Path file = Path.of(target);
+        if (Files.exists(file)) {
+            Path image = file.toRealPath();
+            for (AttachmentRecord r : records) {
+                if (!r.starting() && Files.exists(Path.of(r.image())) && Path.of(r.image()).toRealPath().equals(image)) {
+                    return r;
+                }
+            }
+        }
+        throw new UserError(target + ": not attached (see 'vdmount list')");
+    }
+}

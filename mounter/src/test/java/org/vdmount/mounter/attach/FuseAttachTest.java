@@ -1,0 +1,271 @@
+package org.vdmount.mounter.attach;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vdmount.mounter.cli.VdmountCommand;
+import org.vdmount.mounter.transport.AttachedDevice;
+
+/**
+ * The whole path on this host: an image with an ext4 partition attached through FUSE + loop by the
+ * real command (background server and all), the partition mounted read-only, files compared,
+ * detached, nothing left behind. {@link #attachMountCompareDetach} takes any image whose first
+ * partition holds {@code files}: qcow2 and VMDK variants only need to build their image.
+ */
+class FuseAttachTest {
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+    private Path runDir;
+    private String previousRunDir;
+
+    @BeforeEach
+    void useOwnRunDirectory() {
+        runDir = dir.resolve("run");
+        previousRunDir = System.getProperty("vdmount.run.dir");
+        System.setProperty("vdmount.run.dir", runDir.toString());
+    }
+
+    @AfterEach
+    void leaveNothingBehind() throws Exception {
+        try {
+            vdmount("detach", "--all", "--force");
+        } finally {
+            if (previousRunDir == null) {
+                System.clearProperty("vdmount.run.dir");
+            } else {
+                System.setProperty("vdmount.run.dir", previousRunDir);
+            }
+        }
+        assertNothingLeft();
+    }
+
+    @Test
+    void rawImageWithExt4Partition() throws Exception {
+        Path files = sampleFiles();
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), files);
+        attachMountCompareDetach(image, image, files);
+    }
+
+    @Test
+    void emptyImageIsRefusedAndLeavesNothing() throws Exception {
+        Path empty = Files.createFile(dir.resolve("empty.img"));
+        Result r = vdmount("attach", empty.toString());
+        assertEquals(1, r.status);
+        assertTrue(r.err.contains("empty.img: the disk is empty"), r.err);
+        assertEquals(List.of(), new RunDirectory(runDir).list());
+    }
+
+    @Test
+    void unknownTransportIsOneLine() throws Exception {
+        Path image = Files.write(dir.resolve("x.img"), new byte[4096]);
+        Result r = vdmount("attach", "--transport", "nope", image.toString());
+        assertEquals(1, r.status);
+        assertTrue(r.err.startsWith("vdmount: unknown transport 'nope' (this build has: auto, "), r.err);
+        assertEquals(1, r.err.lines().count(), r.err);
+    }
+
+    @Test
+    void crashedServerIsCleanedUpByDetach() throws Exception {
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), sampleFiles());
+        assertEquals(0, vdmount(image.toString()).status);
+        AttachmentRecord record = new RunDirectory(runDir).list().get(0);
+        ProcessHandle server = ProcessHandle.of(record.pid()).orElseThrow();
+        server.destroyForcibly(); // kill -9: no chance to clean up
+        server.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        Result list = vdmount("list");
+        assertTrue(list.out.contains("(not running)"), list.out);
+        Result detached = vdmount("detach", Integer.toString(record.id()));
+        assertEquals(0, detached.status, detached.err);
+        assertNothingLeft();
+    }
+
+    @Test
+    void serverKilledWhileAttachingIsCleanedUpByDetach() throws Exception {
+        // What a server killed -9 half way through attaching leaves: a "starting" record with a
+        // dead pid, a FUSE mount at its work directory and a loop device on one of its files.
+        RunDirectory run = new RunDirectory(runDir);
+        int id = run.allocate();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        run.write(AttachmentRecord.starting(id, gone.pid(), "fuse"));
+        Path raw = Files.write(dir.resolve("half.img"), new byte[1 << 20]);
+        Path work = Files.createDirectories(run.workDir(id));
+        try (org.vdmount.formats.VirtualDisk disk = org.vdmount.formats.Images.open(raw);
+                org.vdmount.mounter.transport.fuse.FuseMount mount =
+                        org.vdmount.mounter.transport.fuse.FuseMount.mount(work, Map.of("disk", disk), 1)) {
+            String loop = Shell.run("losetup", "--find", "--show", "--read-only", work.resolve("disk").toString()).strip();
+            assertTrue(Shell.run("losetup", "-a").contains(loop), loop);
+            Result r = vdmount("detach", "--all");
+            assertEquals(0, r.status, r.err);
+            assertNothingLeft();
+        }
+    }
+
+    @Test
+    void foregroundServerCleansUpWhenStopped() throws Exception {
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), sampleFiles());
+        Process server = new ProcessBuilder(javaBinary(), "-Dvdmount.run.dir=" + runDir,
+                "-cp", System.getProperty("java.class.path"), "org.vdmount.mounter.Main",
+                "attach", "--foreground", image.toString())
+                .redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String first = out.readLine();
+            assertTrue(first != null && first.startsWith("/dev/loop"), String.valueOf(first));
+            List<AttachmentRecord> records = new RunDirectory(runDir).list();
+            assertEquals(1, records.size());
+            assertEquals(server.pid(), records.get(0).pid());
+            server.destroy(); // SIGTERM, like Ctrl-C or systemctl stop
+            assertTrue(server.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "foreground server stops");
+            assertNothingLeft();
+        } finally {
+            server.destroyForcibly();
+        }
+    }
+
+    private static String javaBinary() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /**
+     * Attaches {@code image} with plain {@code vdmount IMAGE}, checks the whole-disk device reads
+     * exactly like {@code raw}, mounts partition 1 read-only and compares every file with
+     * {@code files}, checks that detach refuses while mounted, then detaches.
+     */
+    void attachMountCompareDetach(Path image, Path raw, Path files) throws Exception {
+        Result attached = vdmount(image.toString());
+        assertEquals(0, attached.status, attached.err);
+        List<AttachmentRecord> records = new RunDirectory(runDir).list();
+        assertEquals(1, records.size());
+        AttachmentRecord record = records.get(0);
+        assertEquals("fuse", record.transport());
+        assertEquals(image.toAbsolutePath().toString(), record.image());
+        assertTrue(record.serverAlive(), "a background server serves the devices");
+        AttachedDevice disk = record.devices().get(0);
+        AttachedDevice p1 = record.devices().get(1);
+        assertEquals("disk", disk.name());
+        assertEquals("p1", p1.name());
+        String[] lines = attached.out.split("\n");
+        assertEquals(record.devices().size(), lines.length, attached.out);
+        assertTrue(lines[0].matches(disk.path() + " +\\S+ \\S+ +" + image.getFileName() + " \\(\\w+.*, read-only, fuse\\)"), lines[0]);
+        assertTrue(lines[1].matches(p1.path() + " +\\S+ \\S+ +p1 Linux"), lines[1]);
+
+        assertEquals(sha256(raw), sha256(Path.of(disk.path())), "whole disk device reads like the image");
+
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        Shell.run("mount", "-o", "ro", p1.path(), mnt.toString());
+        try {
+            assertEquals(checksums(files), checksums(mnt));
+            Result refused = vdmount("detach", p1.path());
+            assertEquals(1, refused.status);
+            assertTrue(refused.err.contains(p1.path() + " is mounted on " + mnt), refused.err);
+            assertTrue(Files.exists(runDir.resolve(record.id() + RunDirectory.SUFFIX)), "still attached");
+        } finally {
+            Shell.quietly("umount", mnt.toString());
+        }
+
+        Result json = vdmount("list", "--json");
+        assertTrue(json.out.contains("\"path\": \"" + p1.path() + "\""), json.out);
+
+        Result detached = vdmount("detach", image.toString());
+        assertEquals(0, detached.status, detached.err);
+        assertNothingLeft();
+        assertFalse(ProcessHandle.of(record.pid()).map(ProcessHandle::isAlive).orElse(false), "server stopped");
+    }
+
+    private void assertNothingLeft() throws IOException, InterruptedException {
+        String mounts = Files.readString(Path.of("/proc/mounts"));
+        assertFalse(mounts.contains(dir.toString()), "nothing of the test mounted:\n" + mounts);
+        String loops = Shell.run("losetup", "-a");
+        assertFalse(loops.contains(dir.toString()), "no loop device left:\n" + loops);
+        // A loop left on a lazily unmounted FUSE file shows its path relative to the lost mount.
+        assertFalse(java.util.regex.Pattern.compile("\\(/(disk|p\\d+)\\)").matcher(loops).find(),
+                "no loop device left on a detached FUSE file:\n" + loops);
+        assertEquals(List.of(), new RunDirectory(runDir).list());
+    }
+
+    /** A 64 MiB disk: DOS label, p1 = 24 MiB ext4 holding {@code files}, p2 = the rest (unformatted). */
+    static Path partitionedExt4Image(Path image, Path files) throws Exception {
+        Shell.run("truncate", "-s", "64M", image.toString());
+        Path script = Files.writeString(image.resolveSibling("layout.sfdisk"), "label: dos\n1MiB,24MiB,L\n,,c\n");
+        Shell.run("sh", "-c", "sfdisk -q '" + image + "' < '" + script + "'");
+        Shell.run("mke2fs", "-q", "-F", "-t", "ext4", "-d", files.toString(), "-E", "offset=" + MIB, image.toString(), "24M");
+        return image;
+    }
+
+    private Path sampleFiles() throws IOException {
+        Path files = Files.createDirectories(dir.resolve("files/sub"));
+        Files.writeString(files.resolve("hello.txt"), "hello, vdmount\n");
+        byte[] big = new byte[5_000_000];
+        new java.util.Random(7).nextBytes(big);
+        Files.write(files.resolve("big.bin"), big);
+        Files.write(files.resolve("zeros.bin"), new byte[1_000_000]);
+        return files.getParent();
+    }
+
+    private static Map<String, String> checksums(Path root) throws Exception {
+        Map<String, String> sums = new TreeMap<>();
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                String rel = root.relativize(p).toString();
+                if (Files.isRegularFile(p) && !rel.startsWith("lost+found")) {
+                    sums.put(rel, sha256(p));
+                }
+            }
+        }
+        return sums;
+    }
+
+    private static String sha256(Path file) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    record Result(int status, String out, String err) {
+    }
+
+    /** Runs the vdmount command in this JVM (its background server is a real separate process). */
+    static synchronized Result vdmount(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            status = VdmountCommand.run(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+}

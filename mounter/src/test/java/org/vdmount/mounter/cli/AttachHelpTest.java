@@ -1,0 +1,31 @@
+package org.vdmount.mounter.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class AttachHelpTest {
+    @Test
+    void everyAttachCommandHasHelp() {
+        for (String command : new String[] {"attach", "detach", "list"}) {
+            CommandLine cl = VdmountCommand.commandLine();
+            StringWriter out = new StringWriter();
+            cl.setOut(new PrintWriter(out));
+            assertEquals(0, cl.execute(command, "--help"), command);
+            assertTrue(out.toString().startsWith("Usage: vdmount " + command), out.toString());
+        }
+    }
+
+    @Test
+    void detachWantsATargetOrAll() {
+        CommandLine cl = VdmountCommand.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        assertEquals(1, cl.execute("detach"));
+        assertEquals("vdmount: detach needs a DEVICE, IMAGE or ID, or --all (not both)", err.toString().strip());
+    }
+}

@@ -1,0 +1,7 @@
+#!/bin/sh
+# make vmbench (Java part): boots the guest once and runs bench.sh in it.
+set -eu
+top=$(cd "$(dirname "$0")/../../../.." && pwd)
+cache=$("$top/testdata/bench/images.sh")
+cd "$top"
+VMTEST_MEM=${VMTEST_MEM:-3072} exec kmod/vmtest/run-in-guest.sh mounter/src/test/vm/bench.sh "$cache/data.raw"
