@@ -70,6 +70,11 @@ import picocli.CommandLine.Parameters;
             "      qemu-img convert -O raw 'nbd+unix:///?socket=/run/disk.sock' copy.raw",
             "  vdmount serve --port 10900 --export-name sys --export-name data a.qcow2 b.vmdk",
             "      two exports, nbd://127.0.0.1:10900/sys and nbd://127.0.0.1:10900/data",
+            "  vdmount serve --bind 192.168.10.5 --verbose evidence.qcow2",
+            "      on a lab server; a workstation attaches it with the kernel's nbd:",
+            "      nbd-client -readonly -N evidence.qcow2 192.168.10.5 /dev/nbd0",
+            "  ssh -L 10809:127.0.0.1:10809 labserver",
+            "      reaches a loopback-only server through an encrypted tunnel",
             "",
             "Exit status: 1 when an image cannot be opened or the address cannot be used, 2 for bad "
                 + "usage; once serving, 130/143 after a clean stop on SIGINT/SIGTERM."})
@@ -117,6 +122,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Send writes to a new overlay file, keeping the image untouched (not available yet).")
     Path overlay;
 
+    @Option(names = {"-v", "--verbose"},
+            description = "Log every client on standard error: its address, the export it opened, "
+                + "and when it leaves, its requests and the bytes it read and wrote.")
+    boolean verbose;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -137,6 +147,7 @@ public final class ServeCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new UserError("cannot listen on " + describe(where) + ": " + e.getMessage());
             }
+            server.verbose(verbose);
         } catch (IOException | RuntimeException e) {
             closeAll(disks);
             throw e;

@@ -52,7 +52,7 @@ class NbdServeCommandTest {
         assertEquals(0, o.exit());
         assertTrue(o.out().contains("no TLS"), o.out());
         assertTrue(o.out().contains("127.0.0.1"), o.out());
-        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw",
+        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw", "--verbose",
                 "--read-only", "--overlay")) {
             assertTrue(o.out().contains(option), option);
         }
@@ -122,7 +122,7 @@ class NbdServeCommandTest {
         Path a = image("a.img", 1 << 20);
         Path b = image("b.img", 12345);
         List<String> lines = new java.util.ArrayList<>();
-        Process p = start(lines, "--port", "0", "--export-name", "sys", a.toString(), b.toString());
+        Process p = start(lines, "--port", "0", "--verbose", "--export-name", "sys", a.toString(), b.toString());
         try {
             assertEquals(2, lines.size());
             assertTrue(lines.get(0).matches("nbd://127\\.0\\.0\\.1:\\d+/sys  \\(.*a\\.img, raw, 1048576 bytes, read-only\\)"),
@@ -138,6 +138,8 @@ class NbdServeCommandTest {
         assertTrue(p.waitFor(20, TimeUnit.SECONDS), "stops on SIGTERM");
         String err = Files.readString(dir.resolve("serve.err"));
         assertFalse(err.contains("Exception"), err);
+        assertTrue(err.matches("(?s).*vdmount: serve: client 127\\.0\\.0\\.1:\\d+: opened 'b\\.img'.*"), err);
+        assertTrue(err.contains("requests on 'sys'"), err);
     }
 
     @Test

@@ -8,7 +8,6 @@ import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -22,6 +21,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import com.google.common.net.InetAddresses;
 
 /**
  * An NBD server (newstyle fixed negotiation, structured replies, base:allocation block status) for
@@ -51,6 +51,7 @@ public final class NbdServer implements Closeable {
     });
     private volatile long handshakeTimeoutMillis = HANDSHAKE_TIMEOUT_MILLIS;
     private volatile boolean closing;
+    private volatile boolean verbose;
 
     private NbdServer(NbdExports exports, ServerSocketChannel listener, Consumer<String> log) throws IOException {
         this.exports = exports;
@@ -91,6 +92,11 @@ public final class NbdServer implements Closeable {
 
     public NbdExports exports() {
         return exports;
+    }
+
+    /** Whether each client's connection and disconnection is logged (who read what, for the record). */
+    public void verbose(boolean on) {
+        verbose = on;
     }
 
     /** For tests: a shorter negotiation deadline. */
@@ -152,13 +158,15 @@ public final class NbdServer implements Closeable {
     }
 
     private void serve(SocketChannel connection) {
+        String peer = peerName(connection);
+        Transmission transmission = null;
         try {
             if (!(address instanceof UnixDomainSocketAddress)) {
                 // Replies are flushed deliberately, once per batch: no reason to let Nagle hold them.
                 connection.setOption(StandardSocketOptions.TCP_NODELAY, true);
             }
             ScheduledFuture<?> timeout = handshakeTimer.schedule(() -> {
-                log.accept("dropping a client that did not finish negotiating in time");
+                log.accept("client " + peer + ": dropped, it did not finish negotiating in time");
                 closeQuietly(connection);
             }, handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
             Handshake.Outcome outcome;
@@ -168,24 +176,44 @@ public final class NbdServer implements Closeable {
                 timeout.cancel(false);
             }
             if (outcome != null) {
-                new Transmission(connection, outcome, log).run();
+                if (verbose) {
+                    log.accept("client " + peer + ": opened '" + outcome.export().name() + "'");
+                }
+                transmission = new Transmission(connection, outcome, log);
+                transmission.run();
             }
         } catch (ProtocolViolation e) {
-            log.accept("dropping a client: " + e.getMessage());
+            log.accept("client " + peer + ": dropped: " + e.getMessage());
         } catch (EOFException | ClosedChannelException e) {
             // The client went away (or the server is closing): nothing to say.
         } catch (IOException e) {
-            if (!closing && !(e instanceof AsynchronousCloseException)) {
-                log.accept("connection ended: " + e.getMessage());
+            if (!closing) {
+                log.accept("client " + peer + ": connection ended: " + e.getMessage());
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             if (!closing) {
-                log.accept("connection ended by an internal error: " + e);
+                log.accept("client " + peer + ": connection ended by an internal error: " + e);
             }
         } finally {
             connections.remove(connection);
             closeQuietly(connection);
+            if (verbose && transmission != null) {
+                log.accept("client " + peer + ": closed after " + transmission.summary());
+            }
         }
+    }
+
+    /** Who is at the other end, for log lines; Unix socket peers have no address. */
+    private static String peerName(SocketChannel connection) {
+        try {
+            SocketAddress remote = connection.getRemoteAddress();
+            if (remote instanceof InetSocketAddress inet) {
+                return InetAddresses.toUriString(inet.getAddress()) + ":" + inet.getPort();
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return "on the Unix socket";
     }
 
     private static void pause() {

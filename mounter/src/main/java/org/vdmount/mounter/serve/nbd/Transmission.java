@@ -35,6 +35,10 @@ final class Transmission {
     /** Write payloads, grown to the largest write seen (at most {@link NbdProtocol#MAX_PAYLOAD}). */
     private ByteBuffer payload;
     private ByteBuffer zeros;
+    // What this connection did, for the verbose log.
+    private long requests;
+    private long bytesRead;
+    private long bytesWritten;
 
     Transmission(ByteChannel channel, Handshake.Outcome outcome, Consumer<String> log) {
         this.channel = channel;
@@ -63,9 +67,16 @@ final class Transmission {
             if (type == CMD_DISC) {
                 break;
             }
+            requests++;
             serve(type, flags, cookie, offset, length);
         }
         replies.flush();
+    }
+
+    /** One line on what the client did, for the log. */
+    String summary() {
+        return requests + " requests on '" + export.name() + "': " + bytesRead + " bytes read, "
+                + bytesWritten + " bytes written";
     }
 
     private void serve(int type, int flags, long cookie, long offset, long length) throws IOException {
@@ -97,6 +108,7 @@ final class Transmission {
                 } else {
                     reads.simple(cookie, offset, (int) length);
                 }
+                bytesRead += length;
             } catch (IOException | RuntimeException e) {
                 replies.reset(mark);
                 imageError(CMD_READ, cookie, e);
@@ -124,6 +136,7 @@ final class Transmission {
                     if ((flags & CMD_FLAG_FUA) != 0) {
                         disk.flush();
                     }
+                    bytesWritten += length;
                     ok(cookie);
                 } catch (IOException | RuntimeException e) {
                     imageError(CMD_WRITE, cookie, e);
