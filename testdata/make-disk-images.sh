@@ -8,7 +8,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DISK_CACHE:-$here/cache/disks}
-stamp=$cache/.complete-v1
+stamp=$cache/.complete-v2
 if [ -f "$stamp" ]; then
     echo "$cache"
     exit 0
@@ -66,5 +66,9 @@ qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw stream.vmd
 qemu-img convert -f raw -O vmdk -o subformat=twoGbMaxExtentSparse disk.raw split.vmdk
 qemu-img create -q -f vmdk -b sparse.vmdk -F vmdk delta.vmdk
 qemu-io -f vmdk -c 'write -P 0x77 62M 64K' delta.vmdk >/dev/null
+# qemu's reading of the images whose bytes differ from disk.raw, for the tests to compare with.
+for name in chain-top.qcow2 delta.vmdk; do
+    qemu-img convert -O raw "$name" "$name.qemu.raw"
+done
 touch "$stamp"
 echo "$cache"

@@ -20,4 +20,9 @@ public interface ImageFormat {
      * files are opened through {@code context}, which resolves names and catches loops.
      */
     VirtualDisk open(Storage storage, OpenContext context) throws IOException;
+
+    /** Whether images of this format can hold internal snapshots ({@link OpenOptions#snapshot}). */
+    default boolean hasSnapshots() {
+        return false;
+    }
 }

@@ -48,6 +48,10 @@ public final class Images {
         FileStorage storage = FileStorage.open(path, name, context.isTop() && context.options().writable());
         try {
             ImageFormat format = formatName == null ? probe(storage) : byName(storage.name(), formatName);
+            if (context.isTop() && context.options().snapshot() != null && !format.hasSnapshots()) {
+                throw new ImageException(name, format.name() + " images have no internal snapshots (--snapshot "
+                        + context.options().snapshot() + ")");
+            }
             return format.open(storage, context);
         } catch (IOException | RuntimeException e) {
             storage.close();

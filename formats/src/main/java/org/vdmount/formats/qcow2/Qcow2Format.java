@@ -37,4 +37,9 @@ public final class Qcow2Format implements ImageFormat {
     public VirtualDisk open(Storage storage, OpenContext context) throws IOException {
         return Qcow2Opener.open(storage, context);
     }
+
+    @Override
+    public boolean hasSnapshots() {
+        return true;
+    }
 }

@@ -64,6 +64,15 @@ class RawDiskTest {
     }
 
     @Test
+    void refusesASnapshotItCannotHave() throws IOException {
+        Path file = dir.resolve("disk.img");
+        Files.write(file, new byte[4096]);
+        ImageException e = assertThrows(ImageException.class,
+                () -> Images.open(file, org.vdmount.formats.OpenOptions.readOnly().withSnapshot("s1"), w -> { }));
+        assertEquals(file + ": raw images have no internal snapshots (--snapshot s1)", e.getMessage());
+    }
+
+    @Test
     void namesAMissingFile() {
         ImageException e = assertThrows(ImageException.class, () -> Images.open(dir.resolve("nope.img")));
         assertEquals(dir.resolve("nope.img") + ": no such file", e.getMessage());

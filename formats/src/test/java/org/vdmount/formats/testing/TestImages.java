@@ -26,8 +26,21 @@ public final class TestImages {
     private TestImages() {
     }
 
+    /** What a command printed (stdout and stderr together) and its exit status. */
+    public record Result(int exit, String output) {
+    }
+
     /** Runs a command, failing the test with its output if it does not exit 0. Returns stdout+stderr. */
     public static String run(Path dir, String... command) throws IOException, InterruptedException {
+        Result r = runAllowingFailure(dir, command);
+        if (r.exit() != 0) {
+            fail(String.join(" ", command) + " exited " + r.exit() + ":\n" + r.output());
+        }
+        return r.output();
+    }
+
+    /** Runs a command and reports how it ended; fails the test only if it cannot start or hangs. */
+    public static Result runAllowingFailure(Path dir, String... command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         if (dir != null) {
             pb.directory(dir.toFile());
@@ -48,10 +61,7 @@ public final class TestImages {
             p.destroyForcibly();
             fail(String.join(" ", command) + ": timed out");
         }
-        if (p.exitValue() != 0) {
-            fail(String.join(" ", command) + " exited " + p.exitValue() + ":\n" + out);
-        }
-        return out;
+        return new Result(p.exitValue(), out);
     }
 
     public static String qemuImg(Path dir, String... args) throws IOException, InterruptedException {

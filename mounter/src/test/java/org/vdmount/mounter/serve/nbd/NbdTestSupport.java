@@ -1,5 +1,7 @@
 package org.vdmount.mounter.serve.nbd;
 
+import org.vdmount.formats.testing.TestImages;
+
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
@@ -40,51 +42,15 @@ final class NbdTestSupport {
 
     /** Runs a command, failing the test with its output unless it exits 0; returns stdout+stderr. */
     static String run(Path dir, String... command) throws IOException, InterruptedException {
-        Result r = runAllowingFailure(dir, command);
-        if (r.exit() != 0) {
-            fail(String.join(" ", command) + " exited " + r.exit() + ":\n" + r.output());
-        }
-        return r.output();
+        return TestImages.run(dir, command);
     }
 
-    record Result(int exit, String output) {
+    static TestImages.Result runAllowingFailure(Path dir, String... command) throws IOException, InterruptedException {
+        return TestImages.runAllowingFailure(dir, command);
     }
 
-    static Result runAllowingFailure(Path dir, String... command) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        if (dir != null) {
-            pb.directory(dir.toFile());
-        }
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            fail("cannot run " + command[0] + " (install it: libnbd-bin, qemu-utils): " + e.getMessage());
-            return null;
-        }
-        p.getOutputStream().close();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        if (!p.waitFor(5, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + ": timed out");
-        }
-        return new Result(p.exitValue(), out);
-    }
-
-    /** A repeatable pseudo-random pattern: the same seed gives the same bytes. */
     static byte[] pattern(int length, int seed) {
-        byte[] data = new byte[length];
-        long x = 0x9E3779B97F4A7C15L * (seed + 1);
-        for (int i = 0; i < length; i++) {
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            data[i] = (byte) x;
-        }
-        return data;
+        return TestImages.pattern(length, seed);
     }
 
     /** Bytes in memory, as a Storage. */
