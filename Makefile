@@ -9,7 +9,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 
 # Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
 RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
-TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc libnbd-bin nbd-client fio qemu-system-common \
+TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
 
 .PHONY: all jar kmod test javatest vmtest vmbench bench demo deps test-deps install uninstall clean sample
