@@ -1,11 +1,14 @@
 #!/bin/bash
 # The Java mounter over the abuse module, inside the qemu guest (run by run-guest-tests.sh through
-# kmod/vmtest/run-in-guest.sh). Argument: the directory of test disks (testdata/make-disk-images.sh).
+# kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks (testdata/make-disk-images.sh),
+# then which groups to run (default all: images overlay takeover kpartx).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
 vd=$top/bin/vdmount
 disks=$1
+shift
+groups=${*:-images overlay takeover kpartx}
 pass=0
 fail=0
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
@@ -23,7 +26,7 @@ cp -a "$disks"/. "$img"/
 (cd "$img" && sha256sum -- *.qcow2 *.vmdk *.raw > /tmp/images.before)
 
 first_device() { awk 'NR == 1 { print $1 }'; }
-server_pid() { "$vd" list --json | tr -d ' \n' | sed -n 's/.*"device":"'"${1//\//\\/}"'"[^}]*"pid":\([0-9]*\).*/\1/p'; }
+server_pid() { cat "/sys/block/$(basename "$1")/abuse/server_pid"; }
 
 check_image() { # name: attach, compare every byte with qemu's reading, mount both partitions, detach
     local name=$1 out dev
@@ -58,70 +61,82 @@ check_image() { # name: attach, compare every byte with qemu's reading, mount bo
     if "$vd" detach "$dev" && [ ! -e "$dev" ]; then ok "detach $name"; else ko "detach $name" "$dev still there"; fi
 }
 
-for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk; do
-    check_image "$name"
-done
+test_images() {
+    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk; do
+        check_image "$name"
+    done
+}
 
 # --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.
-out=$("$vd" attach --transport abuse --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
-dev=$(echo "$out" | first_device)
-if [ -b "${dev}p1" ] && mkfs.ext4 -q -F -L REWRITTEN "${dev}p1" && mount "${dev}p1" /mnt/a &&
-    echo "written through vdmount" > /mnt/a/new.txt && umount /mnt/a && "$vd" detach "$dev"; then
-    ok "overlay write"
-else
-    ko "overlay write" "$out"
+test_overlay() {
+    out=$("$vd" attach --transport abuse --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && mkfs.ext4 -q -F -L REWRITTEN "${dev}p1" && mount "${dev}p1" /mnt/a &&
+        echo "written through vdmount" > /mnt/a/new.txt && umount /mnt/a && "$vd" detach "$dev"; then
+        ok "overlay write"
+    else
+        ko "overlay write" "$out"
+        umount /mnt/a 2>/dev/null
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    out=$("$vd" attach --transport abuse --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    if mount -o ro "${dev}p1" /mnt/a && [ "$(cat /mnt/a/new.txt)" = "written through vdmount" ]; then
+        ok "overlay re-attach sees the writes"
+    else
+        ko "overlay re-attach sees the writes" "$out"
+    fi
     umount /mnt/a 2>/dev/null
-    "$vd" detach --all --force >/dev/null 2>&1
-fi
-out=$("$vd" attach --transport abuse --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
-dev=$(echo "$out" | first_device)
-if mount -o ro "${dev}p1" /mnt/a && [ "$(cat /mnt/a/new.txt)" = "written through vdmount" ]; then
-    ok "overlay re-attach sees the writes"
-else
-    ko "overlay re-attach sees the writes" "$out"
-fi
-umount /mnt/a 2>/dev/null
-"$vd" detach "$dev" >/dev/null 2>&1
+    "$vd" detach "$dev" >/dev/null 2>&1
+}
 
 # kill -9 of the server under a running reader: a new attach takes the orphaned device over, and
 # the reader finishes with no error and the right bytes.
-want=$(sha256sum < "$img/disk.raw" | cut -d' ' -f1)
-out=$("$vd" attach --transport abuse "$img/deflate.qcow2" 2>&1)
-dev=$(echo "$out" | first_device)
-pid=$(server_pid "$dev")
-(dd if="$dev" bs=64K iflag=direct status=none | sha256sum | cut -d' ' -f1 > /tmp/reader.sum;
-    echo "${PIPESTATUS[0]}" > /tmp/reader.rc) &
-reader=$!
-sleep 2
-if [ -n "$pid" ] && kill -9 "$pid"; then
-    sleep 1
-    out2=$("$vd" attach --transport abuse "$img/deflate.qcow2" 2>&1)
-    wait "$reader"
-    if [ "$(cat /tmp/reader.rc)" = 0 ] && [ "$(cat /tmp/reader.sum)" = "$want" ] &&
-        [ "$(echo "$out2" | first_device)" = "$dev" ]; then
-        ok "kill -9 and take over"
+test_takeover() {
+    want=$(sha256sum < "$img/disk.raw" | cut -d' ' -f1)
+    out=$("$vd" attach --transport abuse "$img/deflate.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    pid=$(server_pid "$dev")
+    (dd if="$dev" bs=16K iflag=direct status=none | sha256sum | cut -d' ' -f1 > /tmp/reader.sum;
+        echo "${PIPESTATUS[0]}" > /tmp/reader.rc) &
+    reader=$!
+    sleep 2
+    if [ -n "$pid" ] && kill -9 "$pid"; then
+        sleep 1
+        out2=$("$vd" attach --transport abuse "$img/deflate.qcow2" 2>&1)
+        wait "$reader"
+        if [ "$(cat /tmp/reader.rc)" = 0 ] && [ "$(cat /tmp/reader.sum)" = "$want" ] &&
+            [ "$(echo "$out2" | first_device)" = "$dev" ]; then
+            ok "kill -9 and take over"
+        else
+            ko "kill -9 and take over" "rc $(cat /tmp/reader.rc), sum $(cat /tmp/reader.sum), want $want; $out2"
+        fi
     else
-        ko "kill -9 and take over" "rc $(cat /tmp/reader.rc), sum $(cat /tmp/reader.sum), want $want; $out2"
+        ko "kill -9 and take over" "no server pid for $dev: $out"
+        wait "$reader"
     fi
-else
-    ko "kill -9 and take over" "no server pid for $dev: $out"
-    wait "$reader"
-fi
-"$vd" detach "$dev" >/dev/null 2>&1
+    "$vd" detach "$dev" >/dev/null 2>&1
+}
 
 # --no-partscan leaves partitions to kpartx.
-out=$("$vd" attach --transport abuse --no-partscan "$img/plain.qcow2" 2>&1)
-dev=$(echo "$out" | first_device)
-base=$(basename "$dev")
-if [ ! -e "${dev}p1" ] && kpartx -r -a "$dev" && mount -o ro "/dev/mapper/${base}p1" /mnt/a &&
-    (cd /mnt/a && sha256sum --quiet -c "$img/files.sha256"); then
-    ok "kpartx on --no-partscan"
-else
-    ko "kpartx on --no-partscan" "$out"
-fi
-umount /mnt/a 2>/dev/null
-kpartx -d "$dev" 2>/dev/null
-"$vd" detach "$dev" >/dev/null 2>&1
+test_kpartx() {
+    out=$("$vd" attach --transport abuse --no-partscan "$img/plain.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    base=$(basename "$dev")
+    if [ ! -e "${dev}p1" ] && kpartx -r -a "$dev" && mount -o ro "/dev/mapper/${base}p1" /mnt/a &&
+        (cd /mnt/a && sha256sum --quiet -c "$img/files.sha256"); then
+        ok "kpartx on --no-partscan"
+    else
+        ko "kpartx on --no-partscan" "$out"
+    fi
+    umount /mnt/a 2>/dev/null
+    kpartx -d "$dev" 2>/dev/null
+    "$vd" detach "$dev" >/dev/null 2>&1
+}
+
+for group in $groups; do
+    "test_$group"
+done
 
 if (cd "$img" && sha256sum --quiet -c /tmp/images.before); then
     ok "images unchanged"
