@@ -31,6 +31,7 @@ wait_for() {
 
 sysattr() { cat "/sys/block/abuse$1/abuse/$2" 2>/dev/null; }
 queued() { [ "$(sysattr 0 queued)" -ge 1 ] 2>/dev/null; }
+busy() { [ "$(sysattr 0 inflight)" -ge 4 ] 2>/dev/null; }
 
 # serve ARGS...: start abusectl serve in the background, wait until ready.
 serve() {
@@ -200,11 +201,11 @@ if [ -n "$srv_pid" ] && stop_server && serve $IMG --index 0 --threads 4; then
 		--iodepth=32 --rw=randwrite --bsrange=4k-64k --size=24m \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 >$W/fioqd.out 2>&1 &
 	fio_pid=$!
-	sleep 3
+	wait_for 20 busy
 	kill -9 "$srv_pid"
 	wait "$srv_pid" 2>/dev/null
 	srv_pid=
-	requeued=$(sysattr 0 queued)
+	requeued="queued=$(sysattr 0 queued), $(dmesg | grep -o 'abuse0: server gone.*' | tail -1)"
 	sleep 1
 	if ! kill -0 $fio_pid 2>/dev/null; then
 		fail crash-recovery-qd32 "fio finished before the kill"
@@ -214,7 +215,7 @@ if [ -n "$srv_pid" ] && stop_server && serve $IMG --index 0 --threads 4; then
 		fail crash-recovery-qd32 "$(grep -E 'err|verify' $W/fioqd.out | head -3)"
 	else
 		pass crash-recovery-qd32
-		echo "  ($requeued requests waiting for the new server)"
+		echo "  (after the kill: $requeued)"
 	fi
 else
 	fail crash-recovery-qd32 "no server"
