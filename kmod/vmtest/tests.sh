@@ -31,6 +31,13 @@ wait_for() {
 
 sysattr() { cat "/sys/block/abuse$1/abuse/$2" 2>/dev/null; }
 queued() { [ "$(sysattr 0 queued)" -ge 1 ] 2>/dev/null; }
+# wrote_8m: at least 8 MiB written to abuse0
+wrote_8m() {
+	local a b c d e f w rest
+	read -r a b c d e f w rest </sys/block/abuse0/stat || return 1
+	[ "$w" -ge 16384 ]
+}
+
 # busy: at least 8 requests queued or in flight on abuse0 (no forks: the
 # guest is slow while fio runs)
 busy() {
@@ -179,7 +186,8 @@ head -c 48M /dev/urandom >$W/pattern
 if serve $IMG --index 0 --threads 2; then
 	dd if=$W/pattern of=/dev/abuse0 bs=64k oflag=direct conv=fsync 2>$W/dd.err &
 	dd_pid=$!
-	sleep 2
+	wait_for 30 wrote_8m
+	kill -STOP "$srv_pid"	# the writer cannot finish before the kill
 	written=$(awk '{print $7}' /sys/block/abuse0/stat)
 	kill -9 "$srv_pid"
 	wait "$srv_pid" 2>/dev/null
@@ -205,7 +213,9 @@ fi
 # ---- the same at queue depth 32 with 4 threads: many requests requeued ----
 # The server is stopped while fio fills the queue, let run for a moment so
 # its threads fetch batches, stopped again and killed holding them.
-if [ -n "$srv_pid" ] && stop_server && serve $IMG --index 0 --threads 4; then
+stop_server
+$ABUSECTL remove 0 2>/dev/null
+if serve $IMG --index 0 --threads 4; then
 	kill -STOP "$srv_pid"
 	fio --name=crashqd --filename=/dev/abuse0 --direct=1 --ioengine=libaio \
 		--iodepth=32 --rw=randwrite --bsrange=4k-64k --size=24m \
@@ -241,6 +251,7 @@ else
 fi
 
 # ---- reset: fails what is queued, the device keeps working ----
+[ -n "$srv_pid" ] || serve $IMG --index 0
 if [ -n "$srv_pid" ]; then
 	kill -STOP $srv_pid
 	dd if=/dev/abuse0 of=/dev/null bs=4k count=1 skip=777 iflag=direct 2>/dev/null &
@@ -280,6 +291,7 @@ stop_server
 # ---- 4096-byte blocks; write-zeroes and discard reach the server ----
 head -c 1M /dev/urandom >$W/one
 mib() { dd if="$1" bs=1M skip="$2" count=1 iflag="${3:-fullblock}" 2>/dev/null; }
+$ABUSECTL remove 0 2>/dev/null
 if ! serve $IMG --index 0 --block-size 4096; then
 	fail discard-zeroes "serve: $(tail -1 $W/serve.err)"
 elif [ "$(blockdev --getss /dev/abuse0)" != 4096 ]; then
