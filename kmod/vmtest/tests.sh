@@ -223,7 +223,7 @@ if serve $IMG --index 0 --threads 4; then
 	fio_pid=$!
 	if wait_for 60 busy; then
 		kill -CONT "$srv_pid"
-		for i in $(seq 1 2000); do
+		for i in $(seq 1 20000); do
 			read -r n </sys/block/abuse0/abuse/inflight
 			[ "$n" -gt 0 ] && break
 		done
