@@ -31,6 +31,21 @@ wait_for() {
 
 sysattr() { cat "/sys/block/abuse$1/abuse/$2" 2>/dev/null; }
 queued() { [ "$(sysattr 0 queued)" -ge 1 ] 2>/dev/null; }
+# wrote_8m: at least 8 MiB written to abuse0
+wrote_8m() {
+	local a b c d e f w rest
+	read -r a b c d e f w rest </sys/block/abuse0/stat || return 1
+	[ "$w" -ge 16384 ]
+}
+
+# busy: at least 8 requests queued or in flight on abuse0 (no forks: the
+# guest is slow while fio runs)
+busy() {
+	local q i
+	read -r q </sys/block/abuse0/abuse/queued || return 1
+	read -r i </sys/block/abuse0/abuse/inflight || return 1
+	[ $((q + i)) -ge 8 ]
+}
 
 # serve ARGS...: start abusectl serve in the background, wait until ready.
 serve() {
@@ -171,7 +186,8 @@ head -c 48M /dev/urandom >$W/pattern
 if serve $IMG --index 0 --threads 2; then
 	dd if=$W/pattern of=/dev/abuse0 bs=64k oflag=direct conv=fsync 2>$W/dd.err &
 	dd_pid=$!
-	sleep 2
+	wait_for 30 wrote_8m
+	kill -STOP "$srv_pid"	# the writer cannot finish before the kill
 	written=$(awk '{print $7}' /sys/block/abuse0/stat)
 	kill -9 "$srv_pid"
 	wait "$srv_pid" 2>/dev/null
@@ -195,32 +211,47 @@ else
 fi
 
 # ---- the same at queue depth 32 with 4 threads: many requests requeued ----
-if [ -n "$srv_pid" ] && stop_server && serve $IMG --index 0 --threads 4; then
+# The server is stopped while fio fills the queue, let run for a moment so
+# its threads fetch batches, stopped again and killed holding them.
+stop_server
+$ABUSECTL remove 0 2>/dev/null
+if serve $IMG --index 0 --threads 4; then
+	kill -STOP "$srv_pid"
 	fio --name=crashqd --filename=/dev/abuse0 --direct=1 --ioengine=libaio \
 		--iodepth=32 --rw=randwrite --bsrange=4k-64k --size=24m \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 >$W/fioqd.out 2>&1 &
 	fio_pid=$!
-	sleep 3
-	kill -9 "$srv_pid"
-	wait "$srv_pid" 2>/dev/null
-	srv_pid=
-	requeued=$(sysattr 0 queued)
-	sleep 1
-	if ! kill -0 $fio_pid 2>/dev/null; then
-		fail crash-recovery-qd32 "fio finished before the kill"
-	elif ! serve $IMG --index 0 --threads 2; then
-		fail crash-recovery-qd32 "restart: $(tail -1 $W/serve.err)"
-	elif ! wait $fio_pid || grep -q "err= *[1-9]" $W/fioqd.out; then
-		fail crash-recovery-qd32 "$(grep -E 'err|verify' $W/fioqd.out | head -3)"
+	if wait_for 60 busy; then
+		kill -CONT "$srv_pid"
+		for i in $(seq 1 20000); do
+			read -r n </sys/block/abuse0/abuse/inflight
+			[ "$n" -gt 0 ] && break
+		done
+		kill -STOP "$srv_pid"
+		sleep 0.5
+		before="queued=$(sysattr 0 queued) inflight=$(sysattr 0 inflight)"
+		kill -9 "$srv_pid"
+		wait "$srv_pid" 2>/dev/null
+		srv_pid=
+		after="queued=$(sysattr 0 queued) $(dmesg | grep -o 'abuse0: server gone.*' | tail -1)"
+		if ! serve $IMG --index 0 --threads 2; then
+			fail crash-recovery-qd32 "restart: $(tail -1 $W/serve.err)"
+		elif ! wait $fio_pid || grep -q "err= *[1-9]" $W/fioqd.out; then
+			fail crash-recovery-qd32 "$(grep -E 'err|verify' $W/fioqd.out | head -3)"
+		else
+			pass crash-recovery-qd32
+			echo "  (at the kill: $before; after: $after)"
+		fi
 	else
-		pass crash-recovery-qd32
-		echo "  ($requeued requests waiting for the new server)"
+		fail crash-recovery-qd32 "fio queued nothing: $(head -3 $W/fioqd.out)"
+		kill -CONT "$srv_pid"
 	fi
 else
 	fail crash-recovery-qd32 "no server"
 fi
 
 # ---- reset: fails what is queued, the device keeps working ----
+[ -n "$srv_pid" ] || serve $IMG --index 0
 if [ -n "$srv_pid" ]; then
 	kill -STOP $srv_pid
 	dd if=/dev/abuse0 of=/dev/null bs=4k count=1 skip=777 iflag=direct 2>/dev/null &
@@ -260,6 +291,7 @@ stop_server
 # ---- 4096-byte blocks; write-zeroes and discard reach the server ----
 head -c 1M /dev/urandom >$W/one
 mib() { dd if="$1" bs=1M skip="$2" count=1 iflag="${3:-fullblock}" 2>/dev/null; }
+$ABUSECTL remove 0 2>/dev/null
 if ! serve $IMG --index 0 --block-size 4096; then
 	fail discard-zeroes "serve: $(tail -1 $W/serve.err)"
 elif [ "$(blockdev --getss /dev/abuse0)" != 4096 ]; then
