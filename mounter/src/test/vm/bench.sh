@@ -20,9 +20,15 @@ sleep 1
 
 fio_run() { # device rw bs depth: prints "iops MiB/s" (terse format: field 7 read KiB/s, 8 read IOPS)
     fio --minimal --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --ioengine=libaio \
-        --direct=1 --runtime="$runtime" --time_based --numjobs=1 --group_reporting 2>/dev/null |
+        --direct=1 --runtime="${runtime}" --time_based --numjobs=1 --group_reporting 2>/dev/null |
         awk -F';' '{ printf "%d %.1f\n", $8, $7 / 1024 }'
 }
+
+# Warm-up, discarded: the JVM compiles its hot paths in the first seconds (slowly, under emulation);
+# the table is about the steady state, for every device alike.
+for dev in "$abuse" /dev/nbd0 "$loop"; do
+    runtime=5 fio_run "$dev" randread 4k 16 >/dev/null
+done
 
 printf '%-28s %12s %12s %12s\n' test "vdmount" "qemu-nbd" "loop(raw)"
 for t in "4k randread QD16:randread:4k:16" "1M seqread QD4:read:1M:4"; do
