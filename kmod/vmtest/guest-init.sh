@@ -19,6 +19,13 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /host
 fi
 job=$(sed -n 's/.*vmtest\.job=\([^ ]*\).*/\1/p' /proc/cmdline)
 mount --bind "/host$job" /job
+# The checkout the tests come from, kept visible even when it lives under a directory the guest
+# covers with tmpfs (a CI clone under /tmp, say).
+keep=$(sed -n 's/.*vmtest\.keep=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$keep" ]; then
+	mkdir -p /keep
+	mount --bind "/host$keep" /keep
+fi
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
@@ -38,6 +45,10 @@ chmod 1777 /host/run/lock
 [ -d /host/sys/kernel/debug ] && mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null
 mkdir -p "/host$job"
 mount --move /job "/host$job"
+if [ -n "$keep" ] && [ ! -e "/host$keep/kmod" ]; then
+	mkdir -p "/host$keep"
+	mount --move /keep "/host$keep"
+fi
 chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	HOME=/root TERM=dumb LANG=C.UTF-8 /bin/bash "$job/job.sh" </dev/null
 rc=$?

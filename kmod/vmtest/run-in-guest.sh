@@ -30,7 +30,11 @@ if [ -n "$missing" ]; then
 	echo "run-in-guest: missing packages:$missing" >&2
 	exit 125
 fi
+# The checkout stays visible in the guest wherever it is; other files under the directories the
+# guest covers with tmpfs do not.
+top=$(cd "$here/../.." && pwd)
 case "$script" in
+"$top"/*) ;;
 /tmp/*|/run/*|/mnt/*|/var/tmp/*|/root/*)
 	echo "run-in-guest: $script is under a directory the guest hides with tmpfs" >&2
 	exit 2;;
@@ -83,7 +87,7 @@ timeout -k 10 "${VMTEST_TIMEOUT:-900}" \
 	-smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-2048}" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.job=$job" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.job=$job vmtest.keep=$top" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log" | grep --line-buffered -v '^VMTEST-EXIT '
 qrc=${PIPESTATUS[0]}
