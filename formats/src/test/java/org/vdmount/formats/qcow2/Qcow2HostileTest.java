@@ -247,7 +247,7 @@ class Qcow2HostileTest {
         refused(image, "encrypted qcow2 is not supported yet");
         Path luks = dir.resolve("luks.qcow2");
         TestImages.qemuImg(dir, "create", "--object", "secret,id=s0,data=abc", "-f", "qcow2", "-o",
-                "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10", luks.toString(), "1M");
+                "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=200", luks.toString(), "1M");
         refused(luks, "encrypted qcow2 is not supported yet");
         Qcow2Fixtures.patchInt(image, 32, 7);
         refused(image, "unknown encryption method 7");
