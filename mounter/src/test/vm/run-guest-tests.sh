@@ -5,4 +5,5 @@ set -eu
 top=$(cd "$(dirname "$0")/../../../.." && pwd)
 disks=$("$top/testdata/make-disk-images.sh")
 cd "$top"
-exec kmod/vmtest/run-in-guest.sh mounter/src/test/vm/attach-tests.sh "$disks"
+VMTEST_MEM=${VMTEST_MEM:-3072} VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-3000} \
+    exec kmod/vmtest/run-in-guest.sh mounter/src/test/vm/attach-tests.sh "$disks"
