@@ -18,6 +18,10 @@ ko() {
     # What the kernel and the server said last, to tell a test's fault from the product's.
     dmesg | tail -5 | sed 's/^/  dmesg: /'
     tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
+    # A JVM that crashed writes its report where it could: the checkout is read-only here.
+    for f in /tmp/hs_err_pid*.log; do
+        [ -f "$f" ] && grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed 's/^/  jvm crash: /'
+    done
 }
 export VDMOUNT_DEBUG=1
 

@@ -76,7 +76,7 @@ public final class AbuseTransport implements Transport {
                 for (AttachedDevice d : devices) {
                     waitForNode(d.path());
                 }
-                return new AbuseSession(device.index(), server, devices);
+                return new AbuseSession(device.index(), backing, server, devices);
             } catch (IOException | RuntimeException e) {
                 closeQuietly(server);
                 if (created) {
@@ -127,11 +127,27 @@ public final class AbuseTransport implements Transport {
     @Override
     public void detach(List<AttachedDevice> devices, Map<String, String> state, boolean force) throws IOException {
         int index = Integer.parseInt(state.get("index"));
+        if (!stillOurs(index, state.get("backing"))) {
+            return; // already gone, and the number may serve another image by now
+        }
         try (AbuseControl control = AbuseControl.open()) {
             if (force) {
                 control.reset(index);
             }
             control.remove(index);
+        }
+    }
+
+    /**
+     * Whether device {@code index} still shows {@code backing}: device numbers are reused as soon as
+     * they are free, so a number alone may name another image's device by now.
+     */
+    static boolean stillOurs(int index, String backing) {
+        Path text = Path.of("/sys/block/" + AbuseAbi.DISK_PREFIX + index + "/abuse/backing");
+        try {
+            return backing == null || (Files.isReadable(text) && Files.readString(text).strip().equals(backing.strip()));
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -154,12 +170,14 @@ public final class AbuseTransport implements Transport {
     /** A served device; detaching from outside removes it, which ends the workers (ENODEV). */
     private static final class AbuseSession implements TransportSession {
         private final int index;
+        private final String backing;
         private final AbuseServer server;
         private final List<AttachedDevice> devices;
         private boolean closed;
 
-        AbuseSession(int index, AbuseServer server, List<AttachedDevice> devices) {
+        AbuseSession(int index, String backing, AbuseServer server, List<AttachedDevice> devices) {
             this.index = index;
+            this.backing = backing;
             this.server = server;
             this.devices = devices;
         }
@@ -171,7 +189,7 @@ public final class AbuseTransport implements Transport {
 
         @Override
         public Map<String, String> state() {
-            return Map.of("index", Integer.toString(index));
+            return Map.of("index", Integer.toString(index), "backing", backing);
         }
 
         @Override
@@ -190,8 +208,10 @@ public final class AbuseTransport implements Transport {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            try (AbuseControl control = AbuseControl.open()) {
-                control.remove(index);
+            if (stillOurs(index, backing)) {
+                try (AbuseControl control = AbuseControl.open()) {
+                    control.remove(index);
+                }
             }
         }
     }

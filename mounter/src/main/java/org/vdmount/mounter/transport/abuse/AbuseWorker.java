@@ -107,6 +107,7 @@ final class AbuseWorker implements Runnable {
                 reportRejected();
                 pending = 0;
                 if (errno == Errno.ENODEV) {
+                    log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + " was removed: a server thread stops");
                     return;
                 }
                 if (errno == Errno.EAGAIN) {
