@@ -3,6 +3,7 @@ package org.vdmount.formats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Optional;
+import org.vdmount.formats.io.Buffers;
 
 /**
  * The one place where reading and mapping are built from a format's {@link #mapLocal} description.
@@ -101,13 +102,7 @@ public abstract class AbstractVirtualDisk implements VirtualDisk {
             backing.read(head, offset);
             part.position(part.position() + head.limit());
         }
-        zero(part);
-    }
-
-    private static void zero(ByteBuffer part) {
-        while (part.hasRemaining()) {
-            part.put((byte) 0);
-        }
+        Buffers.fillZeros(part);
     }
 
     /**
@@ -161,7 +156,7 @@ public abstract class AbstractVirtualDisk implements VirtualDisk {
             switch (run.kind()) {
                 case DATA -> readData(run, part);
                 case COMPRESSED -> readCompressed(run, part);
-                case ZERO, UNALLOCATED -> zero(part);
+                case ZERO, UNALLOCATED -> Buffers.fillZeros(part);
                 case BACKING -> readBacking(part, run.offset());
                 case UNREADABLE -> throw unreadable(run);
             }

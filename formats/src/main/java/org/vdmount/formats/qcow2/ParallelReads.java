@@ -1,5 +1,6 @@
 package org.vdmount.formats.qcow2;
 
+import com.google.common.base.Throwables;
 import com.google.common.util.concurrent.Uninterruptibles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -89,16 +90,9 @@ final class ParallelReads {
         // Every claimed piece is waited for, even after a failure: none may write into dst after we return.
         Uninterruptibles.awaitUninterruptibly(done);
         Throwable error = failure.get();
-        if (error instanceof IOException io) {
-            throw io;
-        }
-        if (error instanceof RuntimeException r) {
-            throw r;
-        }
-        if (error instanceof Error e) {
-            throw e;
-        }
         if (error != null) {
+            Throwables.throwIfInstanceOf(error, IOException.class);
+            Throwables.throwIfUnchecked(error);
             throw new IOException(error);
         }
         dst.position(base + length);

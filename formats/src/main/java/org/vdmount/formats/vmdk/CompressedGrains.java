@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
+import org.vdmount.formats.io.Buffers;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
 
@@ -130,9 +131,7 @@ final class CompressedGrains {
                     + " is truncated: its deflate stream ends after " + (wanted - out.remaining()) + " of "
                     + grainBytes + " bytes");
         }
-        while (out.hasRemaining()) {
-            out.put((byte) 0);
-        }
+        Buffers.fillZeros(out);
     }
 
 }

@@ -1,5 +1,6 @@
 package org.vdmount.mounter.read;
 
+import com.google.common.base.Throwables;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -15,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.io.Buffers;
 
 /**
  * Reads a range of a disk with several threads (so decompression and I/O overlap) and hands the
@@ -112,13 +114,8 @@ public final class OrderedReader {
         return new Chunk(at, buffer, stored);
     }
 
-    private static final byte[] ZEROS = new byte[64 * 1024];
-
     private static void zero(ByteBuffer buffer, int from, int to) {
-        ByteBuffer b = buffer.duplicate().position(from).limit(to);
-        while (b.hasRemaining()) {
-            b.put(ZEROS, 0, Math.min(ZEROS.length, b.remaining()));
-        }
+        Buffers.fillZeros(buffer.duplicate().position(from).limit(to));
     }
 
     private static Chunk await(Future<Chunk> future) throws IOException, InterruptedException {
@@ -126,15 +123,8 @@ public final class OrderedReader {
             return future.get();
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
+            Throwables.throwIfInstanceOf(cause, IOException.class);
+            Throwables.throwIfUnchecked(cause);
             throw new IOException(cause);
         }
     }
