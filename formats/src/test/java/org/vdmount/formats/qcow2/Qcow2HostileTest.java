@@ -243,12 +243,12 @@ class Qcow2HostileTest {
 
     @Test
     void encryptedImages() throws Exception {
+        // The header field is patched rather than a LUKS image made with qemu-img: qemu times its
+        // PBKDF2 iterations with per-thread CPU clocks, which some CI machines do not provide.
         Qcow2Fixtures.patchInt(image, 32, 1);
-        refused(image, "encrypted qcow2 is not supported yet");
-        Path luks = dir.resolve("luks.qcow2");
-        TestImages.qemuImg(dir, "create", "--object", "secret,id=s0,data=abc", "-f", "qcow2", "-o",
-                "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=200", luks.toString(), "1M");
-        refused(luks, "encrypted qcow2 is not supported yet");
+        refused(image, "encrypted qcow2 is not supported yet (AES)");
+        Qcow2Fixtures.patchInt(image, 32, 2);
+        refused(image, "encrypted qcow2 is not supported yet (LUKS)");
         Qcow2Fixtures.patchInt(image, 32, 7);
         refused(image, "unknown encryption method 7");
     }
