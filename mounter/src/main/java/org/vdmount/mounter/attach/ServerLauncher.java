@@ -46,6 +46,14 @@ public final class ServerLauncher {
         if (runDirProperty != null) {
             command.add("-Dvdmount.run.dir=" + runDirProperty);
         }
+        String archive = System.getProperty("vdmount.class.archive");
+        if (archive != null) {
+            // The launcher's class-data archive: the server starts faster, which matters most
+            // when it takes over a device whose requests are waiting.
+            command.add("-XX:SharedArchiveFile=" + archive);
+            command.add("-Xlog:cds=off");
+            command.add("-Xlog:cds+dynamic=off");
+        }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("org.vdmount.mounter.Main");

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.read.Chunk;
 import org.vdmount.mounter.read.OrderedReader;
+import org.vdmount.mounter.read.PositionalCopy;
 import org.vdmount.mounter.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,8 +32,6 @@ import picocli.CommandLine.Option;
             "  vdmount cat disk.qcow2 --offset 1M --length 512 | xxd",
             "  vdmount cat app.ova --disk 2 | sha256sum"})
 public final class CatCommand implements Callable<Integer> {
-    private static final int ZERO_BLOCK = 4096;
-
     @Mixin
     ImageOptions image;
 
@@ -67,12 +65,11 @@ public final class CatCommand implements Callable<Integer> {
             if (threads < 1) {
                 throw new UserError("--threads must be at least 1");
             }
-            OrderedReader reader = new OrderedReader(disk, threads, OrderedReader.DEFAULT_CHUNK);
             try (Progress progress = Progress.onTerminal("copying", count)) {
                 if (output == null) {
-                    return toStdout(reader, count, progress);
+                    return toStdout(new OrderedReader(disk, threads, OrderedReader.DEFAULT_CHUNK), count, progress);
                 }
-                toFile(disk, reader, count, progress);
+                toFile(disk, count, progress);
             }
         }
         return 0;
@@ -98,73 +95,17 @@ public final class CatCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void toFile(VirtualDisk disk, OrderedReader reader, long count, Progress progress) throws IOException {
+    private void toFile(VirtualDisk disk, long count, Progress progress) throws IOException {
         refuseToOverwriteTheImage(disk);
         boolean regular = !Files.exists(output) || Files.isRegularFile(output);
         try (FileChannel out = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            reader.read(offset, count, chunk -> {
-                writeStored(out, chunk, regular);
-                progress.advance(chunk.length());
-            });
-            if (regular) {
-                // Trailing holes leave the file short; its length must still be the range's length.
-                ByteBuffer none = ByteBuffer.allocate(0);
-                if (out.size() < count) {
-                    out.truncate(count);
-                    out.write(none, count);
-                }
+            if (regular && count > 0) {
+                // The full length first, so trailing holes still count; the holes cost no space.
+                out.write(ByteBuffer.allocate(1), count - 1);
             }
-        }
-    }
-
-    /** Writes the parts of a chunk that hold data, skipping 4 KiB blocks of zeros in a regular file. */
-    private void writeStored(FileChannel out, Chunk chunk, boolean sparse) throws IOException {
-        long base = offset;
-        ByteBuffer data = chunk.data();
-        if (!sparse) {
-            write(out, data.duplicate(), chunk.offset() - base);
-            return;
-        }
-        for (long[] range : chunk.stored()) {
-            int from = (int) (range[0] - chunk.offset());
-            int to = (int) (range[1] - chunk.offset());
-            int runStart = -1;
-            for (int at = from; at < to; at += ZERO_BLOCK) {
-                int blockEnd = Math.min(to, at + ZERO_BLOCK);
-                boolean zero = isZero(data, at, blockEnd);
-                if (!zero && runStart < 0) {
-                    runStart = at;
-                } else if (zero && runStart >= 0) {
-                    write(out, data.duplicate().position(runStart).limit(at), chunk.offset() + runStart - base);
-                    runStart = -1;
-                }
-            }
-            if (runStart >= 0) {
-                write(out, data.duplicate().position(runStart).limit(to), chunk.offset() + runStart - base);
-            }
-        }
-    }
-
-    private static boolean isZero(ByteBuffer data, int from, int to) {
-        int at = from;
-        for (; at + 8 <= to; at += 8) {
-            if (data.getLong(at) != 0) {
-                return false;
-            }
-        }
-        for (; at < to; at++) {
-            if (data.get(at) != 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static void write(FileChannel out, ByteBuffer part, long position) throws IOException {
-        long pos = position;
-        while (part.hasRemaining()) {
-            pos += out.write(part, pos);
+            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK).copy(offset, count, out, regular,
+                    progress::advance);
         }
     }
 

@@ -5,18 +5,14 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
-import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.vdmount.formats.RunKind;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.formats.io.Buffers;
 
 /**
  * Reads a range of a disk with several threads (so decompression and I/O overlap) and hands the
@@ -32,12 +28,12 @@ public final class OrderedReader {
         void accept(Chunk chunk) throws IOException;
     }
 
-    private final VirtualDisk disk;
+    private final ChunkReader chunks;
     private final int threads;
     private final int chunkSize;
 
     public OrderedReader(VirtualDisk disk, int threads, int chunkSize) {
-        this.disk = disk;
+        this.chunks = new ChunkReader(disk);
         this.threads = Math.max(1, threads);
         this.chunkSize = chunkSize;
     }
@@ -53,8 +49,8 @@ public final class OrderedReader {
         }
         int window = threads * 2;
         BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(window);
-        long chunks = (length + chunkSize - 1) / chunkSize;
-        for (int i = 0; i < Math.min(window, chunks); i++) {
+        long chunkCount = (length + chunkSize - 1) / chunkSize;
+        for (int i = 0; i < Math.min(window, chunkCount); i++) {
             buffers.add(ByteBuffer.allocateDirect((int) Math.min(chunkSize, length)));
         }
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
@@ -71,7 +67,7 @@ public final class OrderedReader {
                     long at = next;
                     int n = (int) Math.min(chunkSize, end - at);
                     ByteBuffer buffer = buffers.take();
-                    pending.add(pool.submit(() -> readChunk(at, n, buffer)));
+                    pending.add(pool.submit(() -> chunks.read(at, n, buffer)));
                     next += n;
                 }
                 Chunk chunk = await(pending.removeFirst());
@@ -87,35 +83,6 @@ public final class OrderedReader {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    private Chunk readChunk(long at, int n, ByteBuffer buffer) throws IOException {
-        buffer.clear().limit(n);
-        List<long[]> stored = new ArrayList<>();
-        disk.map(at, n, run -> {
-            if (run.kind().readsAsZero()) {
-                return;
-            }
-            if (run.kind() != RunKind.UNREADABLE && !stored.isEmpty() && stored.get(stored.size() - 1)[1] == run.offset()) {
-                stored.get(stored.size() - 1)[1] = run.end();
-            } else {
-                stored.add(new long[] {run.offset(), run.end()});
-            }
-        });
-        int filled = 0;
-        for (long[] range : stored) {
-            zero(buffer, filled, (int) (range[0] - at));
-            ByteBuffer part = buffer.duplicate().position((int) (range[0] - at)).limit((int) (range[1] - at));
-            disk.read(part, range[0]);
-            filled = (int) (range[1] - at);
-        }
-        zero(buffer, filled, n);
-        buffer.position(0).limit(n);
-        return new Chunk(at, buffer, stored);
-    }
-
-    private static void zero(ByteBuffer buffer, int from, int to) {
-        Buffers.fillZeros(buffer.duplicate().position(from).limit(to));
     }
 
     private static Chunk await(Future<Chunk> future) throws IOException, InterruptedException {

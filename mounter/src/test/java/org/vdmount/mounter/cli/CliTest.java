@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,6 +86,21 @@ class CliTest {
         assertEquals(64 << 20, blocks);
         String du = TestImages.run(dir, "du", "-k", out.toString()).trim().split("\\s+")[0];
         assertTrue(Long.parseLong(du) < 4096, "the output should be sparse, du says " + du + " KiB");
+    }
+
+    @Test
+    void catToAFileEndingInAHoleKeepsItsLength() throws Exception {
+        Path image = dir.resolve("tail-hole.img");
+        TestImages.writePattern(image, 4 << 20, 12345, 5);
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(40 << 20); // zeros after the data, to the end
+        }
+        Path out = dir.resolve("tail.raw");
+        Files.write(out, new byte[50 << 20]); // longer than the copy: must be cut to its length
+        Cli.Result r = Cli.run(dir, "cat", image.toString(), "-o", out.toString(), "--threads", "3");
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(40L << 20, Files.size(out));
+        assertArrayEquals(Files.readAllBytes(image), Files.readAllBytes(out));
     }
 
     @Test
