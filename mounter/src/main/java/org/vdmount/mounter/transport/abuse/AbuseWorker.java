@@ -8,6 +8,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.vdmount.mounter.core.DiskService;
 import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.jna.HotCalls;
 import org.vdmount.mounter.jna.LibC;
 
 /**
@@ -38,6 +39,8 @@ final class AbuseWorker implements Runnable {
     private final ByteBuffer writeView;
     private final ByteBuffer readView;
     private final long readArenaAddress;
+    private final long xferAddress;
+    private final long pollFdAddress;
 
     AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
             Consumer<String> log) {
@@ -60,6 +63,8 @@ final class AbuseWorker implements Runnable {
         writeView = AbuseControl.view(writeData);
         readView = AbuseControl.view(readArena);
         readArenaAddress = Pointer.nativeValue(readArena);
+        xferAddress = Pointer.nativeValue(xfer);
+        pollFdAddress = Pointer.nativeValue(pollFd);
     }
 
     @Override
@@ -97,7 +102,7 @@ final class AbuseWorker implements Runnable {
             xferView.putInt(AbuseAbi.Xfer.CMPL_ERRORS, 0);
             int fetched;
             try {
-                fetched = LibC.INSTANCE.ioctl(fd, AbuseAbi.COMMIT_AND_FETCH, xfer);
+                fetched = HotCalls.ioctl(fd, AbuseAbi.COMMIT_AND_FETCH, xferAddress);
             } catch (LastErrorException e) {
                 int errno = e.getErrorCode();
                 if (errno == Errno.EINVAL) {
@@ -129,7 +134,7 @@ final class AbuseWorker implements Runnable {
 
     private void idle() {
         try {
-            LibC.INSTANCE.poll(pollFd, 1, IDLE_POLL_MILLIS);
+            HotCalls.poll(pollFdAddress, 1, IDLE_POLL_MILLIS);
         } catch (LastErrorException e) {
             // EINTR: look at the stop flag and try again.
         }
