@@ -37,7 +37,7 @@ kmod:
 		echo "kmod: no kernel headers in $(KDIR): the abuse module was not built (apt-get install linux-headers-amd64)"; \
 	fi
 
-test: javatest vmtest
+test: javatest vmtest vmtest-java
 
 javatest:
 	mvn -B --no-transfer-progress test
@@ -70,10 +70,13 @@ vmtest: jar
 	fi
 
 # vdmount over the abuse module in the guest (every container, overlay, kill -9 takeover, kpartx).
-# Not part of `make test` yet: a server process sometimes dies silently right after an attach
-# (see CHANGELOG "Known issues"); run it by hand until that is fixed.
 vmtest-java: jar kmod
-	mounter/src/test/vm/run-guest-tests.sh
+	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
+		mounter/src/test/vm/run-guest-tests.sh; \
+	else \
+		echo "*** GUEST TESTS OF THE MOUNTER SKIPPED: qemu-system-x86, linux-image-amd64 or headers missing ***"; \
+		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
+	fi
 
 vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
