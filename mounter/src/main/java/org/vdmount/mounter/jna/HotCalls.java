@@ -21,4 +21,19 @@ public final class HotCalls {
 
     /** {@code fdsAddress} points to struct pollfd[] (int fd; short events; short revents). */
     public static native int poll(long fdsAddress, long nfds, int timeoutMillis) throws LastErrorException;
+
+    public static final int EPOLL_CLOEXEC = 02000000;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLLIN = 0x1;
+    /** Of several epoll instances watching one file, a wake-up reaches one, not all. */
+    public static final int EPOLLEXCLUSIVE = 1 << 28;
+    /** struct epoll_event is packed on x86-64: uint32 events, then uint64 data. */
+    public static final int EPOLL_EVENT_SIZE = 12;
+
+    public static native int epoll_create1(int flags) throws LastErrorException;
+
+    public static native int epoll_ctl(int epfd, int op, int fd, long eventAddress) throws LastErrorException;
+
+    public static native int epoll_wait(int epfd, long eventsAddress, int maxEvents, int timeoutMillis)
+            throws LastErrorException;
 }

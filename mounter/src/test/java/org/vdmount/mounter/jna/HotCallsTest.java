@@ -30,4 +30,30 @@ class HotCallsTest {
         LastErrorException e = assertThrows(LastErrorException.class, () -> HotCalls.ioctl(-1, 0x1234, 0));
         assertEquals(9, e.getErrorCode()); // EBADF
     }
+
+    @Test
+    void epollWaitsAndTakesTheExclusiveFlag() {
+        int outer = HotCalls.epoll_create1(HotCalls.EPOLL_CLOEXEC);
+        int inner = HotCalls.epoll_create1(HotCalls.EPOLL_CLOEXEC);
+        try (Memory event = new Memory(HotCalls.EPOLL_EVENT_SIZE)) {
+            event.clear();
+            event.setInt(0, HotCalls.EPOLLIN);
+            long at = Pointer.nativeValue(event);
+            assertEquals(0, HotCalls.epoll_ctl(outer, HotCalls.EPOLL_CTL_ADD, inner, at));
+            assertEquals(0, HotCalls.epoll_wait(outer, at, 1, 20), "nothing is ready");
+            // The kernel refuses exclusive watches of another epoll instance: proof the flag arrives.
+            int third = HotCalls.epoll_create1(HotCalls.EPOLL_CLOEXEC);
+            try {
+                event.setInt(0, HotCalls.EPOLLIN | HotCalls.EPOLLEXCLUSIVE);
+                LastErrorException e = assertThrows(LastErrorException.class,
+                        () -> HotCalls.epoll_ctl(third, HotCalls.EPOLL_CTL_ADD, inner, at));
+                assertEquals(22, e.getErrorCode()); // EINVAL
+            } finally {
+                LibC.INSTANCE.close(third);
+            }
+        } finally {
+            LibC.INSTANCE.close(inner);
+            LibC.INSTANCE.close(outer);
+        }
+    }
 }
