@@ -3,11 +3,11 @@ package org.vdmount.mounter.cli;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.read.OrderedReader;
@@ -98,14 +98,15 @@ public final class CatCommand implements Callable<Integer> {
     private void toFile(VirtualDisk disk, long count, Progress progress) throws IOException {
         refuseToOverwriteTheImage(disk);
         boolean regular = !Files.exists(output) || Files.isRegularFile(output);
-        try (FileChannel out = FileChannel.open(output, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            if (regular && count > 0) {
-                // The full length first, so trailing holes still count; the holes cost no space.
-                out.write(ByteBuffer.allocate(1), count - 1);
+        try (RandomAccessFile file = new RandomAccessFile(output.toFile(), "rw")) {
+            if (regular) {
+                // Emptied, then given its full length at once: the holes cost no space, and file
+                // systems fill a hole below the end faster than a hole behind a written last byte.
+                file.setLength(0);
+                file.setLength(count);
             }
-            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK).copy(offset, count, out, regular,
-                    progress::advance);
+            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK).copy(offset, count, file.getChannel(),
+                    regular, progress::advance);
         }
     }
 
