@@ -27,6 +27,9 @@ public interface LibC extends Library {
     int SOCK_CLOEXEC = 02000000;
     int SHUT_RDWR = 2;
     int MSG_NOSIGNAL = 0x4000;
+    int SIG_BLOCK = 0;
+    /** sigset_t in glibc: 1024 bits. */
+    int SIGSET_SIZE = 128;
 
     int open(String path, int flags) throws LastErrorException;
 
@@ -51,6 +54,9 @@ public interface LibC extends Library {
 
     /** write(2) for sockets, with MSG_NOSIGNAL so a vanished peer is an EPIPE and not a signal. */
     long send(int fd, Pointer buf, long count, int flags) throws LastErrorException;
+
+    /** {@code set} and {@code oldSet} point to sigset_t ({@link #SIGSET_SIZE} bytes); {@code oldSet} may be null. */
+    int pthread_sigmask(int how, Pointer set, Pointer oldSet);
 
     /** The calling thread's id, which is what the kernel records of it (e.g. in /sys/block/nbdN/pid). */
     int gettid();

@@ -1,6 +1,7 @@
 package org.vdmount.mounter.transport.nbd;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,6 +40,10 @@ final class KernelDevice {
 
     /** 512-byte sectors, as for every other transport: the partition tables the kernel reads assume them. */
     static final int BLOCK_SIZE = 512;
+    private static final int SIGHUP = 1;
+    private static final int SIGINT = 2;
+    private static final int SIGQUIT = 3;
+    private static final int SIGTERM = 15;
 
     private final Setup setup;
     private final CompletableFuture<Claim> claimed = new CompletableFuture<>();
@@ -114,6 +119,7 @@ final class KernelDevice {
             setup.kernelEnds().forEach(KernelDevice::closeQuietly);
         }
         claimed.complete(new Claim(device.index(), LibC.INSTANCE.gettid()));
+        blockStopSignals();
         int status = 0;
         try {
             LibC.INSTANCE.ioctl(device.fd(), NbdAbi.DO_IT, 0L);
@@ -170,6 +176,28 @@ final class KernelDevice {
             LibC.INSTANCE.ioctl(fd, NbdAbi.SET_TIMEOUT, setup.timeoutSeconds());
         } catch (LastErrorException e) {
             throw new IOException("/dev/nbd" + device.index() + ": cannot configure it: " + errnoText(e.getErrorCode()));
+        }
+    }
+
+    /**
+     * A signal that reaches this thread inside NBD_DO_IT makes the kernel drop the device's sockets
+     * at once, failing every request in flight. SIGTERM and SIGINT are meant to stop the server
+     * gracefully (the shutdown hook disconnects after a flush), and the kernel may deliver them to
+     * any thread that does not block them: this one blocks them. Only SIGKILL, which ends the process,
+     * still interrupts it, as it should.
+     */
+    private static void blockStopSignals() {
+        try (Memory set = new Memory(LibC.SIGSET_SIZE)) {
+            set.clear();
+            long bits = 0;
+            for (int signal : new int[] {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) {
+                bits |= 1L << (signal - 1);
+            }
+            set.setLong(0, bits);
+            int error = LibC.INSTANCE.pthread_sigmask(LibC.SIG_BLOCK, set, null);
+            if (error != 0) {
+                System.err.println("vdmount: cannot block signals in the nbd thread: errno " + error);
+            }
         }
     }
 

@@ -42,6 +42,8 @@ public final class NbdTransport implements Transport {
     private static final long CLAIM_WAIT_MILLIS = 30_000;
     private static final long START_WAIT_MILLIS = 10_000;
     private static final long DETACH_WAIT_MILLIS = 10_000;
+    /** How long the kernel may take to let go of a device nobody has open any more. */
+    private static final long RELEASE_WAIT_MILLIS = 3_000;
 
     private final NbdSysfs sysfs;
     private final NbdModule module;
@@ -206,19 +208,16 @@ public final class NbdTransport implements Transport {
         }
         boolean serverAlive = Files.exists(Path.of("/proc", Integer.toString(tid)));
         DeviceControl.disconnect(index, false);
-        if (!serverAlive || force) {
-            // Nobody will answer the disconnect: fail what waits for the dead server now.
-            DeviceControl.clearSockets(index);
-        }
-        if (Waits.until(() -> !servedBy(index, tid), DETACH_WAIT_MILLIS)) {
+        if (serverAlive && Waits.until(() -> !servedBy(index, tid), DETACH_WAIT_MILLIS)) {
             return;
         }
-        // A live server that does not answer: cut it off.
+        // A dead server answers nothing, and a live one that does not answer is cut off: either way
+        // the sockets go and whatever waits for them fails now.
         DeviceControl.clearSockets(index);
-        if (!Waits.until(() -> !servedBy(index, tid), DETACH_WAIT_MILLIS) && !force) {
+        if (!Waits.until(() -> !servedBy(index, tid), RELEASE_WAIT_MILLIS) && !force) {
             throw new IOException("/dev/nbd" + index + " is disconnected, but a process still has it open "
-                    + "(see 'fuser -vm /dev/nbd" + index + "'); the kernel releases it when that process closes it, "
-                    + "and detach --force forgets the attachment now");
+                    + "(see 'fuser -vm /dev/nbd" + index + "'): the kernel frees it when that process closes it; "
+                    + "detach --force forgets the attachment now");
         }
     }
 
