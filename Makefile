@@ -12,7 +12,7 @@ RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
 
-.PHONY: all jar kmod test javatest vmtest vmtest-java vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -64,6 +64,11 @@ vmtest: jar
 # (see CHANGELOG "Known issues"); run it by hand until that is fixed.
 vmtest-java: jar kmod
 	mounter/src/test/vm/run-guest-tests.sh
+
+# vdmount over the kernel's nbd driver in the guest (Debian's kernel has nbd as a module): every
+# container, auto choice and module loading, overlay, kill -9 of the server under a reader.
+vmtest-nbd: jar
+	mounter/src/test/vm/run-nbd-tests.sh
 
 vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench

@@ -1,0 +1,305 @@
+#!/bin/bash
+# vdmount over the kernel's nbd driver, inside the qemu guest (run by run-nbd-tests.sh through
+# kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks
+# (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto
+# images overlay crash nopartscan maxpart0). "auto" needs nbd not loaded yet, so it goes first.
+# Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
+set -u
+top=$(pwd)
+vd=$top/bin/vdmount
+disks=$1
+shift
+groups=${*:-auto images overlay crash nopartscan maxpart0}
+pass=0
+fail=0
+started=$(date +%s)
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+ko() {
+    echo "FAIL $1: $2"
+    fail=$((fail + 1))
+    # What the kernel and the server said last, to tell a test's fault from the product's.
+    dmesg | tail -8 | sed 's/^/  dmesg: /'
+    tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
+}
+elapsed() { echo "  ($(($(date +%s) - started)) s into the run)"; }
+# attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120), show what
+# its server is doing, to tell a slow machine from a hang: the kernel side of each of its threads
+# and of the nbd queues, and a Java thread dump (SIGQUIT: HotSpot writes it to the launch pipe,
+# so it ends up in the attach's output).
+attach() {
+    local watchdog rc
+    (
+        sleep 90
+        pid=$(pgrep -f -- "attach --server" | head -1)
+        [ -n "$pid" ] || exit 0
+        echo "DIAG: attach still running after 90 s; server $pid"
+        for t in /proc/"$pid"/task/*; do
+            echo "DIAG: thread $(basename "$t") $(cat "$t/comm") state $(awk '{ print $3 }' "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
+        done
+        cat /proc/"$pid"/task/*/stack 2>/dev/null | sort | uniq -c | sort -rn | head -30 | sed 's/^/DIAG: kernel stack /'
+        for d in /sys/block/nbd*; do
+            [ -e "$d/pid" ] && echo "DIAG: $(basename "$d") inflight $(cat "$d/inflight") served by $(cat "$d/pid")"
+        done
+        dmesg | grep -i nbd | tail -10 | sed 's/^/DIAG: /'
+        kill -QUIT "$pid"
+    ) &
+    watchdog=$!
+    "$vd" attach "$@"
+    rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    return $rc
+}
+export VDMOUNT_DEBUG=1
+
+for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
+
+img=/tmp/images
+mkdir -p "$img" /mnt/a /mnt/b
+for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
+    cp -a "$disks/$f" "$img"/
+done
+(cd "$img" && sha256sum -- * > /tmp/images.before)
+
+first_device() { awk 'NR == 1 { print $1 }'; }
+# The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
+server_pid() { awk '/^Tgid:/ { print $2 }' "/proc/$(cat "/sys/block/$(basename "$1")/pid")/status"; }
+stuck() { ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/'; }
+# Every device released: no nbd device has a serving process any more.
+all_released() { ! ls /sys/block/nbd*/pid >/dev/null 2>&1; }
+
+# Attaches IMAGE (with the options after it), then compares every byte with qemu's reading and
+# mounts both partitions; leaves it attached, its lines in $out and its disk in $dev.
+check_image() {
+    local name=$1 expected t0
+    shift
+    t0=$(date +%s)
+    dev=
+    if ! out=$(attach "$@" "$img/$name" 2>&1); then
+        ko "attach $name" "$out"
+        return 1
+    fi
+    echo "$out"
+    echo "  attach took $(($(date +%s) - t0)) s"
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | grep -q "^${dev}p2 "; then
+        ok "partitions $name"
+    else
+        ko "partitions $name" "no ${dev}p1 / ${dev}p2"
+    fi
+    expected=$img/disk.raw
+    [ -f "$disks/$name.qemu.raw" ] && expected=$disks/$name.qemu.raw
+    if cmp "$dev" "$expected"; then ok "bytes $name"; else ko "bytes $name" "$dev differs from qemu's reading"; fi
+    if mount -o ro "${dev}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
+        ok "ext4 files $name"
+    else
+        ko "ext4 files $name" "mount or checksums failed"
+    fi
+    if mount -o ro "${dev}p2" /mnt/b && cmp -s /mnt/b/large.bin "$disks/files/large.bin" &&
+        cmp -s /mnt/b/notes.txt "$disks/files/notes.txt"; then
+        ok "fat files $name"
+    else
+        ko "fat files $name" "mount or compare failed"
+    fi
+    umount /mnt/a 2>/dev/null
+    umount /mnt/b 2>/dev/null
+    return 0
+}
+
+detach_image() { # name: detach $dev; the device must be disconnected and empty afterwards
+    local name=$1 t0
+    t0=$(date +%s)
+    if "$vd" detach "$dev" && [ ! -e "/sys/block/$(basename "$dev")/pid" ] &&
+        [ "$(cat "/sys/block/$(basename "$dev")/size")" = 0 ]; then
+        ok "detach $name ($(($(date +%s) - t0)) s)"
+    else
+        ko "detach $name" "$dev still connected"
+    fi
+    elapsed
+}
+
+# Plain `vdmount IMAGE` on a guest with neither abuse nor nbd loaded: auto must pick nbd and
+# load it with partitions; the raw image is checked through it.
+test_auto() {
+    if [ -e /sys/module/nbd ] || [ -e /dev/abctl ]; then
+        ko "auto loads nbd" "nbd or abuse is loaded already"
+        return
+    fi
+    check_image disk.raw || return
+    case "$dev" in
+    /dev/nbd*) echo "$out" | head -1 | grep -q ", nbd)$" && ok "auto picks nbd" || ko "auto picks nbd" "$out";;
+    *) ko "auto picks nbd" "$out";;
+    esac
+    if [ -d /sys/module/nbd ] && [ "$(cat /sys/module/nbd/parameters/max_part)" -ge 16 ]; then
+        ok "auto loads nbd with partitions"
+    else
+        ko "auto loads nbd with partitions" "max_part $(cat /sys/module/nbd/parameters/max_part 2>&1)"
+    fi
+    detach_image disk.raw
+    # Unloading proves that the detach let go of every reference to the driver.
+    if all_released && rmmod nbd; then ok "module free after detach"; else ko "module free after detach" "rmmod nbd failed"; fi
+}
+
+test_images() {
+    modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
+    for name in chain-top.qcow2 delta.vmdk; do
+        check_image "$name" --transport nbd && detach_image "$name"
+    done
+}
+
+# --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.
+# The first server is stopped with SIGTERM (what systemd or the launcher would send): it must
+# flush, disconnect, and take its record away by itself.
+test_overlay() {
+    local pid
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd --overlay /tmp/changes.ovl "$img/deflate.qcow2" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && mkfs.ext4 -q -F -L REWRITTEN "${dev}p1" && mount "${dev}p1" /mnt/a &&
+        echo "written through vdmount" > /mnt/a/new.txt && umount /mnt/a; then
+        ok "overlay write"
+    else
+        ko "overlay write" "$out"
+        umount /mnt/a 2>/dev/null
+    fi
+    pid=$(server_pid "$dev")
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+    if [ ! -e "/proc/$pid" ] && all_released && ! ls /run/vdmount/*.attachment >/dev/null 2>&1; then
+        ok "SIGTERM: the server disconnects and forgets the attachment"
+    else
+        ko "SIGTERM: the server disconnects and forgets the attachment" "$(ls /run/vdmount 2>&1)"
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    out=$(attach --transport nbd --overlay /tmp/changes.ovl "$img/deflate.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    if mount -o ro "${dev}p1" /mnt/a && [ "$(cat /mnt/a/new.txt)" = "written through vdmount" ] &&
+        [ "$(blkid -o value -s LABEL "${dev}p1")" = REWRITTEN ]; then
+        ok "overlay re-attach sees the writes"
+    else
+        ko "overlay re-attach sees the writes" "$out"
+    fi
+    umount /mnt/a 2>/dev/null
+    detach_image "overlay"
+}
+
+# kill -9 of the server under a running reader: the reader ends (an I/O error is right) within a
+# bounded time, later I/O fails at once, nothing waits in D state, and detach clears the dead
+# attachment. A second opener holds the device meanwhile, so it keeps its size and dead sockets
+# (the kernel frees a device once its last opener is gone).
+test_crash() {
+    local pid reader killed
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd "$img/deflate.qcow2" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    pid=$(server_pid "$dev")
+    exec 3<"$dev"
+    rm -f /tmp/reader.rc
+    (dd if="$dev" of=/dev/null bs=16K iflag=direct status=none 2>/tmp/reader.err; echo $? > /tmp/reader.rc) &
+    reader=$!
+    sleep 2
+    if [ -z "$pid" ] || [ -e /tmp/reader.rc ]; then
+        ko "kill -9: reader ends" "no server pid ($pid), or the reader ended before the kill"
+    else
+        kill -9 "$pid"
+        killed=$(date +%s)
+        for _ in $(seq 1 300); do [ -e /tmp/reader.rc ] && break; sleep 0.1; done
+        if [ -e /tmp/reader.rc ]; then
+            ok "kill -9: reader ends ($(($(date +%s) - killed)) s after the kill, status $(cat /tmp/reader.rc): $(head -1 /tmp/reader.err))"
+        else
+            ko "kill -9: reader ends" "still running 30 s after the kill"
+        fi
+        # A new reader of the still-open dead device fails at once, rather than waiting.
+        timeout 20 dd if="$dev" of=/dev/null bs=4K skip=100 count=1 iflag=direct status=none 2>/tmp/late.err
+        rc=$?
+        if [ "$rc" = 124 ]; then
+            ko "kill -9: new I/O fails" "a read of the dead device hung"
+        elif [ "$rc" = 0 ]; then
+            ko "kill -9: new I/O fails" "a read of the dead device succeeded (size $(cat "/sys/block/$(basename "$dev")/size"))"
+        else
+            ok "kill -9: new I/O fails ($(head -1 /tmp/late.err))"
+        fi
+    fi
+    if [ -z "$(stuck)" ]; then ok "kill -9: nothing in D state"; else ko "kill -9: nothing in D state" "$(stuck)"; fi
+    wait "$reader" 2>/dev/null
+    # Detach while the device is still held: the sockets are cleared, and detach says who holds it.
+    if msg=$(env -u VDMOUNT_DEBUG "$vd" detach "$dev" 2>&1); then
+        ko "kill -9: detach of a held device refuses" "it succeeded"
+    elif [ "$(echo "$msg" | wc -l)" = 1 ] && echo "$msg" | grep -q "still has it open"; then
+        ok "kill -9: detach of a held device refuses ($msg)"
+    else
+        ko "kill -9: detach of a held device refuses" "$msg"
+    fi
+    exec 3<&-
+    if ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach "$dev" &&
+        ! ls /run/vdmount/*.attachment >/dev/null 2>&1 && all_released; then
+        ok "kill -9: detach clears the dead attachment"
+    else
+        ko "kill -9: detach clears the dead attachment" "$(ls /run/vdmount/ 2>&1; ls /sys/block/nbd*/pid 2>&1)"
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    elapsed
+}
+
+# --no-partscan: the disk only; partitions are left to kpartx.
+test_nopartscan() {
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd --no-partscan "$img/sparse.vmdk" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    base=$(basename "$dev")
+    if [ -b "$dev" ] && [ ! -e "${dev}p1" ] && [ "$(echo "$out" | wc -l)" = 1 ] && kpartx -r -a "$dev" &&
+        mount -o ro "/dev/mapper/${base}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
+        ok "kpartx on --no-partscan"
+    else
+        ko "kpartx on --no-partscan" "$out"
+    fi
+    umount /mnt/a 2>/dev/null
+    kpartx -d "$dev" 2>/dev/null
+    "$vd" detach "$dev" >/dev/null 2>&1
+    elapsed
+}
+
+# nbd loaded without partitions: a warning says so, and the disk alone is attached.
+test_maxpart0() {
+    if ! all_released || ! rmmod nbd || ! modprobe nbd max_part=0; then
+        ko "max_part=0" "cannot reload nbd with max_part=0"
+        return
+    fi
+    out=$(attach --transport nbd "$img/disk.raw" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | grep '^/dev/' | first_device)
+    if echo "$out" | grep -q "warning: .*max_part=0" && [ -b "$dev" ] && [ ! -e "${dev}p1" ] &&
+        [ "$(echo "$out" | grep -c '^/dev/')" = 1 ]; then
+        ok "max_part=0: a warning and the disk alone"
+    else
+        ko "max_part=0: a warning and the disk alone" "$out"
+    fi
+    "$vd" detach "$dev" >/dev/null 2>&1
+    all_released && rmmod nbd
+    elapsed
+}
+
+for group in $groups; do
+    "test_$group"
+done
+
+if (cd "$img" && sha256sum --quiet -c /tmp/images.before); then
+    ok "images unchanged"
+else
+    ko "images unchanged" "an image file changed"
+fi
+if [ -z "$(ls /run/vdmount/*.attachment 2>/dev/null)" ] && all_released; then
+    ok "nothing left attached"
+else
+    ko "nothing left attached" "$(ls /run/vdmount/ 2>&1)"
+fi
+if dmesg | grep -E "BUG|WARNING:|Oops|Call Trace|hung_task" >/tmp/dmesg.bad; then
+    ko "kernel log" "$(head -5 /tmp/dmesg.bad)"
+else
+    ok "kernel log"
+fi
+echo "$pass passed, $fail failed in $(($(date +%s) - started)) s"
+[ "$fail" = 0 ]
