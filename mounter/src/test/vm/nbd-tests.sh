@@ -20,12 +20,39 @@ ko() {
     # What the kernel and the server said last, to tell a test's fault from the product's.
     dmesg | tail -8 | sed 's/^/  dmesg: /'
     tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
+    for f in /tmp/hs_err_pid*.log; do
+        [ -f "$f" ] && grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed "s|^|  jvm crash ($f): |"
+    done
 }
 elapsed() { echo "  ($(($(date +%s) - started)) s into the run)"; }
-# attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120), show what
-# its server is doing, to tell a slow machine from a hang: the kernel side of each of its threads
-# and of the nbd queues, and a Java thread dump (SIGQUIT: HotSpot writes it to the launch pipe,
-# so it ends up in the attach's output).
+# A JVM that crashes under emulation (qemu's TCG: SIGSEGV in code HotSpot compiled, seen about
+# once in 40 starts) is not a vdmount failure; it writes its report to /tmp (the checkout is
+# read-only here). Returns 0 and prints the report's summary if a JVM crashed since FILE was touched.
+jvm_crashed_since() {
+    local found=1 f
+    for f in $(find /tmp -maxdepth 1 -name 'hs_err_pid*.log' -newer "$1" 2>/dev/null); do
+        echo "JVM CRASH (emulation), $f:"
+        grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed 's/^/  jvm crash: /'
+        echo "$f" >> /tmp/jvm-crashes
+        found=0
+    done
+    return $found
+}
+
+# vdmount COMMAND...: run once more if a JVM crashed (for commands that may be repeated).
+vdm() {
+    touch /tmp/.vdm-start
+    "$vd" "$@" && return 0
+    jvm_crashed_since /tmp/.vdm-start || return 1
+    echo "RETRY vdmount $* after a JVM crash"
+    "$vd" "$@"
+}
+
+# vdmount attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120),
+# it shows what the server is doing, to tell a slow machine from a hang: the kernel side of its
+# threads and of the nbd devices, and a Java thread dump (SIGQUIT, once the JVM handles it:
+# HotSpot writes the dump to the launch pipe, so it ends up in the attach's output). A JVM crash
+# gets one more try, after taking away what the first try may have attached.
 attach() {
     local watchdog rc
     (
@@ -41,25 +68,22 @@ attach() {
             [ -e "$d/pid" ] && echo "DIAG: $(basename "$d") inflight $(cat "$d/inflight") served by $(cat "$d/pid")"
         done
         dmesg | grep -i nbd | tail -10 | sed 's/^/DIAG: /'
-        kill -QUIT "$pid"
+        grep -qx "Signal Dispatch" /proc/"$pid"/task/*/comm && kill -QUIT "$pid"
     ) &
     watchdog=$!
+    touch /tmp/.attach-start
     "$vd" attach "$@"
     rc=$?
     kill "$watchdog" 2>/dev/null
     wait "$watchdog" 2>/dev/null
+    if [ "$rc" != 0 ] && jvm_crashed_since /tmp/.attach-start; then
+        ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach --all --force
+        echo "RETRY attach after a JVM crash"
+        "$vd" attach "$@"
+        rc=$?
+    fi
     return $rc
 }
-export VDMOUNT_DEBUG=1
-
-for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
-
-img=/tmp/images
-mkdir -p "$img" /mnt/a /mnt/b
-for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
-    cp -a "$disks/$f" "$img"/
-done
-(cd "$img" && sha256sum -- * > /tmp/images.before)
 
 first_device() { awk 'NR == 1 { print $1 }'; }
 # The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
@@ -109,7 +133,7 @@ check_image() {
 detach_image() { # name: detach $dev; the device must be disconnected and empty afterwards
     local name=$1 t0
     t0=$(date +%s)
-    if "$vd" detach "$dev" && [ ! -e "/sys/block/$(basename "$dev")/pid" ] &&
+    if vdm detach "$dev" && [ ! -e "/sys/block/$(basename "$dev")/pid" ] &&
         [ "$(cat "/sys/block/$(basename "$dev")/size")" = 0 ]; then
         ok "detach $name ($(($(date +%s) - t0)) s)"
     else
@@ -233,7 +257,7 @@ test_crash() {
         ko "kill -9: detach of a held device refuses" "$msg"
     fi
     exec 3<&-
-    if ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach "$dev" &&
+    if ls /run/vdmount/*.attachment >/dev/null 2>&1 && vdm detach "$dev" &&
         ! ls /run/vdmount/*.attachment >/dev/null 2>&1 && all_released; then
         ok "kill -9: detach clears the dead attachment"
     else
@@ -258,7 +282,7 @@ test_nopartscan() {
     fi
     umount /mnt/a 2>/dev/null
     kpartx -d "$dev" 2>/dev/null
-    "$vd" detach "$dev" >/dev/null 2>&1
+    vdm detach "$dev" >/dev/null 2>&1
     elapsed
 }
 
@@ -277,7 +301,7 @@ test_maxpart0() {
     else
         ko "max_part=0: a warning and the disk alone" "$out"
     fi
-    "$vd" detach "$dev" >/dev/null 2>&1
+    vdm detach "$dev" >/dev/null 2>&1
     all_released && rmmod nbd
     elapsed
 }
@@ -301,5 +325,6 @@ if dmesg | grep -E "BUG|WARNING:|Oops|Call Trace|hung_task" >/tmp/dmesg.bad; the
 else
     ok "kernel log"
 fi
-echo "$pass passed, $fail failed in $(($(date +%s) - started)) s"
+crashes=$(cat /tmp/jvm-crashes 2>/dev/null | wc -l)
+echo "$pass passed, $fail failed in $(($(date +%s) - started)) s ($crashes JVM crashes under emulation, retried)"
 [ "$fail" = 0 ]
