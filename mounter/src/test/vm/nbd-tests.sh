@@ -84,6 +84,17 @@ attach() {
     fi
     return $rc
 }
+export VDMOUNT_DEBUG=1
+rm -f /tmp/jvm-crashes
+
+for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
+
+img=/tmp/images
+mkdir -p "$img" /mnt/a /mnt/b
+for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
+    cp -a "$disks/$f" "$img"/
+done
+(cd "$img" && sha256sum -- * > /tmp/images.before)
 
 first_device() { awk 'NR == 1 { print $1 }'; }
 # The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
