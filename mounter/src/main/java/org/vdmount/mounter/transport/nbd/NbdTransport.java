@@ -206,10 +206,14 @@ public final class NbdTransport implements Transport {
         if (!servedBy(index, tid)) {
             return; // stopped already, and the number may serve another image by now
         }
-        boolean serverAlive = Files.exists(Path.of("/proc", Integer.toString(tid)));
+        // The kernel shows the thread in NBD_DO_IT; it ends when the device stops.
+        Path serverThread = Path.of("/proc", Integer.toString(tid));
         DeviceControl.disconnect(index, false);
-        if (serverAlive && Waits.until(() -> !servedBy(index, tid), DETACH_WAIT_MILLIS)) {
-            return;
+        if (Files.exists(serverThread)) {
+            Waits.until(() -> !servedBy(index, tid) || !Files.exists(serverThread), DETACH_WAIT_MILLIS);
+            if (!servedBy(index, tid)) {
+                return;
+            }
         }
         // A dead server answers nothing, and a live one that does not answer is cut off: either way
         // the sockets go and whatever waits for them fails now.
