@@ -104,22 +104,25 @@ final class KernelDevice {
 
     private void run() {
         Opened device = null;
+        Claim claim;
         try {
             device = claim();
             configure(device);
-        } catch (IOException e) {
+            claim = new Claim(device.index(), LibC.INSTANCE.gettid());
+            blockStopSignals();
+        } catch (IOException | RuntimeException | LinkageError e) {
             if (device != null) {
                 release(device.fd());
             }
             ended.complete(-1);
-            claimed.completeExceptionally(e);
+            claimed.completeExceptionally(e instanceof IOException ? e
+                    : new IOException("setting up the nbd device failed: " + e, e));
             return;
         } finally {
             // The kernel took its own reference to each socket; ours would only keep them alive.
             setup.kernelEnds().forEach(KernelDevice::closeQuietly);
         }
-        claimed.complete(new Claim(device.index(), LibC.INSTANCE.gettid()));
-        blockStopSignals();
+        claimed.complete(claim);
         int status = 0;
         try {
             LibC.INSTANCE.ioctl(device.fd(), NbdAbi.DO_IT, 0L);
