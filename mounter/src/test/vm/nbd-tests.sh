@@ -56,7 +56,8 @@ vdm() {
 attach() {
     local watchdog rc
     (
-        sleep 90
+        # Not holding the output pipe: the caller's $(...) would wait for this sleep.
+        sleep 90 >/dev/null 2>&1
         pid=$(pgrep -f -- "attach --server" | head -1)
         [ -n "$pid" ] || exit 0
         echo "DIAG: attach still running after 90 s; server $pid"
@@ -96,7 +97,9 @@ for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2
 done
 (cd "$img" && sha256sum -- * > /tmp/images.before)
 
-first_device() { awk 'NR == 1 { print $1 }'; }
+# The device lines of an attach's output: those after a retry, if there was one.
+device_lines() { awk '/^RETRY/ { n = 0 } /^\/dev\// { lines[n++] = $0 } END { for (i = 0; i < n; i++) print lines[i] }'; }
+first_device() { device_lines | awk 'NR == 1 { print $1 }'; }
 # The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
 server_pid() { awk '/^Tgid:/ { print $2 }' "/proc/$(cat "/sys/block/$(basename "$1")/pid")/status"; }
 stuck() { ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/'; }
@@ -117,7 +120,7 @@ check_image() {
     echo "$out"
     echo "  attach took $(($(date +%s) - t0)) s"
     dev=$(echo "$out" | first_device)
-    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | grep -q "^${dev}p2 "; then
+    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | device_lines | grep -q "^${dev}p2 "; then
         ok "partitions $name"
     else
         ko "partitions $name" "no ${dev}p1 / ${dev}p2"
@@ -162,7 +165,7 @@ test_auto() {
     fi
     check_image disk.raw || return
     case "$dev" in
-    /dev/nbd*) echo "$out" | head -1 | grep -q ", nbd)$" && ok "auto picks nbd" || ko "auto picks nbd" "$out";;
+    /dev/nbd*) echo "$out" | device_lines | head -1 | grep -q ", nbd)$" && ok "auto picks nbd" || ko "auto picks nbd" "$out";;
     *) ko "auto picks nbd" "$out";;
     esac
     if [ -d /sys/module/nbd ] && [ "$(cat /sys/module/nbd/parameters/max_part)" -ge 16 ]; then
@@ -285,7 +288,7 @@ test_nopartscan() {
     echo "$out"
     dev=$(echo "$out" | first_device)
     base=$(basename "$dev")
-    if [ -b "$dev" ] && [ ! -e "${dev}p1" ] && [ "$(echo "$out" | wc -l)" = 1 ] && kpartx -r -a "$dev" &&
+    if [ -b "$dev" ] && [ ! -e "${dev}p1" ] && [ "$(echo "$out" | device_lines | wc -l)" = 1 ] && kpartx -r -a "$dev" &&
         mount -o ro "/dev/mapper/${base}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
         ok "kpartx on --no-partscan"
     else
@@ -305,9 +308,9 @@ test_maxpart0() {
     fi
     out=$(attach --transport nbd "$img/disk.raw" 2>&1)
     echo "$out"
-    dev=$(echo "$out" | grep '^/dev/' | first_device)
+    dev=$(echo "$out" | first_device)
     if echo "$out" | grep -q "warning: .*max_part=0" && [ -b "$dev" ] && [ ! -e "${dev}p1" ] &&
-        [ "$(echo "$out" | grep -c '^/dev/')" = 1 ]; then
+        [ "$(echo "$out" | device_lines | wc -l)" = 1 ]; then
         ok "max_part=0: a warning and the disk alone"
     else
         ko "max_part=0: a warning and the disk alone" "$out"
