@@ -21,7 +21,7 @@ define class-archive
 		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 >/dev/null
 endef
 
-.PHONY: all jar kmod test javatest vmtest vmtest-java vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -77,6 +77,11 @@ vmtest-java: jar kmod
 		echo "*** GUEST TESTS OF THE MOUNTER SKIPPED: qemu-system-x86, linux-image-amd64 or headers missing ***"; \
 		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
 	fi
+
+# vdmount over the kernel's nbd driver in the guest (Debian's kernel has nbd as a module): every
+# container, auto choice and module loading, overlay, kill -9 of the server under a reader.
+vmtest-nbd: jar
+	mounter/src/test/vm/run-nbd-tests.sh
 
 vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench

@@ -65,6 +65,7 @@ public final class AttachServer {
                 }
                 throw e;
             }
+            session.warnings().forEach(output::warn);
             output.ready(id, session.devices());
             session.awaitDetached();
             // Detached from outside: the devices are gone, and their numbers and our id may soon

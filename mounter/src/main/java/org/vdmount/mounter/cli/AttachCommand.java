@@ -25,7 +25,9 @@ import picocli.CommandLine.Parameters;
             "",
             "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. Re-attaching with the same FILE shows the earlier writes.",
             "",
-            "Transports, tried in this order by --transport auto: abuse (the abuse kernel module: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to read-only loop devices: works without any module). If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes."},
+            "Transports, tried in this order by --transport auto, which takes the first one usable here and names it on the disk's line: abuse (the abuse kernel module, when /dev/abctl exists: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), nbd (the kernel's nbd driver, loaded with 'modprobe nbd max_part=16' if this kernel has it and it is not loaded yet: /dev/nbdN, partitions /dev/nbdNpM), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to loop devices: works without any module). --transport NAME insists on one and says why when it cannot be used.",
+            "",
+            "If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes. If the server of an nbd device is killed, the device's I/O fails with an I/O error at once (nothing hangs) and 'vdmount detach' clears it."},
         footer = {"", "Examples:",
             "  vdmount disk.vmdk",
             "  vdmount attach --overlay changes.ovl disk.qcow2",
@@ -36,7 +38,7 @@ public final class AttachCommand implements Callable<Integer> {
     Path image;
 
     @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
-            description = "How the devices are made: auto (default: the best this machine offers), abuse (kernel module) or fuse (FUSE + loop devices).")
+            description = "How the devices are made: auto (default: abuse if its module is loaded, else nbd if the kernel has it, else fuse), abuse (our kernel module), nbd (the kernel's nbd driver) or fuse (FUSE + loop devices).")
     String transport;
 
     @Option(names = "--read-only", description = "Never write to the image (the default).")
@@ -50,7 +52,7 @@ public final class AttachCommand implements Callable<Integer> {
     Path overlay;
 
     @Option(names = "--index", paramLabel = "N", defaultValue = "-1",
-            description = "Ask for device number N (/dev/abuseN); default: the first free one.")
+            description = "Ask for device number N (/dev/abuseN, /dev/nbdN); default: the first free one.")
     int index;
 
     @Option(names = "--snapshot", paramLabel = "S", description = "Show internal snapshot S (name or id) instead of the current state.")
@@ -59,7 +61,7 @@ public final class AttachCommand implements Callable<Integer> {
     @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Which disk of a multi-disk container (OVA), from 1.")
     int diskNumber;
 
-    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition.")
+    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over nbd, the partitions the kernel finds are removed again).")
     boolean noPartscan;
 
     @Option(names = "--threads", paramLabel = "T", defaultValue = "4", description = "Threads serving requests (default: ${DEFAULT-VALUE}).")

@@ -57,7 +57,7 @@ public final class MountCommand implements Callable<Integer> {
     String options;
 
     @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
-            description = "auto (default), abuse or fuse, as for attach.")
+            description = "auto (default), abuse, nbd or fuse, as for attach.")
     String transport;
 
     @Option(names = "--snapshot", paramLabel = "S", description = "Internal snapshot S (qcow2) instead of the current state.")

@@ -7,7 +7,7 @@ import com.sun.jna.Pointer;
 
 /**
  * The few libc calls the transports need that Java does not offer: raw descriptors, ioctl, poll,
- * mount. size_t and long are 64 bits (LP64 Linux only).
+ * mount, socket pairs. size_t, ssize_t and long are 64 bits (LP64 Linux only).
  */
 public interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);
@@ -22,6 +22,14 @@ public interface LibC extends Library {
     long MS_NODEV = 4;
     int MNT_FORCE = 1;
     int MNT_DETACH = 2;
+    int AF_UNIX = 1;
+    int SOCK_STREAM = 1;
+    int SOCK_CLOEXEC = 02000000;
+    int SHUT_RDWR = 2;
+    int MSG_NOSIGNAL = 0x4000;
+    int SIG_BLOCK = 0;
+    /** sigset_t in glibc: 1024 bits. */
+    int SIGSET_SIZE = 128;
 
     int open(String path, int flags) throws LastErrorException;
 
@@ -34,6 +42,24 @@ public interface LibC extends Library {
     int ioctl(int fd, long request, Pointer arg) throws LastErrorException;
 
     int ioctl(int fd, long request, long arg) throws LastErrorException;
+
+    /** {@code fds} receives the two connected descriptors. */
+    int socketpair(int domain, int type, int protocol, int[] fds) throws LastErrorException;
+
+    int shutdown(int fd, int how) throws LastErrorException;
+
+    long read(int fd, Pointer buf, long count) throws LastErrorException;
+
+    int fsync(int fd) throws LastErrorException;
+
+    /** write(2) for sockets, with MSG_NOSIGNAL so a vanished peer is an EPIPE and not a signal. */
+    long send(int fd, Pointer buf, long count, int flags) throws LastErrorException;
+
+    /** {@code set} and {@code oldSet} point to sigset_t ({@link #SIGSET_SIZE} bytes); {@code oldSet} may be null. */
+    int pthread_sigmask(int how, Pointer set, Pointer oldSet);
+
+    /** The calling thread's id, which is what the kernel records of it (e.g. in /sys/block/nbdN/pid). */
+    int gettid();
 
     /** {@code fds} points to struct pollfd[] (int fd; short events; short revents). */
     int poll(Pointer fds, long nfds, int timeoutMillis) throws LastErrorException;

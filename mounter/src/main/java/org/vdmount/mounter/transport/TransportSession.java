@@ -14,6 +14,11 @@ public interface TransportSession extends Closeable {
     /** What {@link Transport#detach} will need later (e.g. a mount point), saved with the attachment. */
     Map<String, String> state();
 
+    /** What the user should know about the attachment (e.g. partitions it could not show), one line each. */
+    default List<String> warnings() {
+        return List.of();
+    }
+
     /** Blocks until the devices are taken away from outside (by {@code vdmount detach}). */
     void awaitDetached() throws InterruptedException;
 

@@ -6,6 +6,7 @@ import java.util.stream.Collectors;
 import org.vdmount.mounter.cli.UserError;
 import org.vdmount.mounter.transport.abuse.AbuseTransport;
 import org.vdmount.mounter.transport.fuse.FuseTransport;
+import org.vdmount.mounter.transport.nbd.NbdTransport;
 
 /** The transports this build has, and the choice among them. */
 public final class Transports {
@@ -13,10 +14,12 @@ public final class Transports {
 
     /**
      * In order of preference for {@code --transport auto}: the abuse module (fastest, real block
-     * devices with partitions) and the kernel's nbd go before FUSE + loop when they are added.
+     * devices with partitions), then the kernel's nbd driver (in most distribution kernels, loaded
+     * on demand; partitions too), then FUSE + loop (works without any module, in containers).
      */
     private static final List<Transport> ALL = List.of(
             new AbuseTransport(),
+            new NbdTransport(),
             new FuseTransport());
 
     private Transports() {

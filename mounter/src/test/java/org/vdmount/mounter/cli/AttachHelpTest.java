@@ -21,6 +21,18 @@ class AttachHelpTest {
     }
 
     @Test
+    void attachHelpNamesEveryTransportAndWhatAutoDoes() {
+        CommandLine cl = VdmountCommand.commandLine();
+        StringWriter out = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        assertEquals(0, cl.execute("attach", "--help"));
+        String help = out.toString().replaceAll("\\s+", " ");
+        assertTrue(help.contains("auto (default: abuse if its module is loaded, else nbd if the kernel has it, else fuse)"), help);
+        assertTrue(help.contains("nbd (the kernel's nbd driver"), help);
+        assertTrue(help.contains("/dev/nbdN"), help);
+    }
+
+    @Test
     void detachWantsATargetOrAll() {
         CommandLine cl = VdmountCommand.commandLine();
         StringWriter err = new StringWriter();

@@ -1,8 +1,13 @@
 package org.vdmount.mounter.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.vdmount.mounter.cli.UserError;
@@ -13,6 +18,23 @@ class TransportsTest {
         // This host (and CI) has /dev/fuse and loop devices, so there is always at least FUSE.
         assertTrue(Transports.choose("auto").availability().usable());
         assertEquals("fuse", Transports.choose("fuse").name());
+    }
+
+    @Test
+    void autoPrefersAbuseThenNbdThenFuse() {
+        assertEquals(List.of("abuse", "nbd", "fuse"), Transports.all().stream().map(Transport::name).toList());
+    }
+
+    @Test
+    void anUnavailableTransportIsRefusedWithItsReasonInOneLine() {
+        Transport nbd = Transports.byName("nbd").orElseThrow();
+        // Only where the kernel has no nbd (this host, CI): elsewhere there is nothing to refuse.
+        assumeFalse(nbd.availability().usable());
+        UserError e = assertThrows(UserError.class, () -> Transports.choose("nbd"));
+        assertTrue(e.getMessage().startsWith("transport nbd is unavailable: "), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        // ... and auto passes over it.
+        assertNotEquals("nbd", Transports.choose("auto").name());
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.logging.Logger;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
+import org.vdmount.mounter.system.Privileges;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Availability;
@@ -53,7 +54,7 @@ public final class FuseTransport implements Transport {
         if (!Commands.installed("losetup")) {
             return Availability.no("losetup is not installed (package util-linux / mount)");
         }
-        if (!isRoot()) {
+        if (!Privileges.isRoot()) {
             return Availability.no("mounting FUSE and binding loop devices needs root");
         }
         if (!Files.isReadable(Path.of("/dev/fuse")) || !Files.isWritable(Path.of("/dev/fuse"))) {
@@ -143,19 +144,5 @@ public final class FuseTransport implements Transport {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
         }
-    }
-
-    /** Effective uid 0, read from /proc since Java has no geteuid. */
-    static boolean isRoot() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return line.split("\\s+")[2].equals("0");
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through: assume not
-        }
-        return false;
     }
 }

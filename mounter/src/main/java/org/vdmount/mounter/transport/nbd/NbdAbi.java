@@ -1,0 +1,57 @@
+package org.vdmount.mounter.transport.nbd;
+
+import org.vdmount.mounter.jna.LibC;
+
+/**
+ * The kernel nbd driver's ioctl interface, from Linux include/uapi/linux/nbd.h; the behaviour
+ * described here is that of drivers/block/nbd.c (6.1, Debian 12's kernel). Every ioctl takes its
+ * argument by value and needs CAP_SYS_ADMIN.
+ */
+final class NbdAbi {
+    private NbdAbi() {
+    }
+
+    private static final int TYPE = 0xab;
+
+    /** Hands the kernel one connected socket; may be called several times (one per connection). */
+    static final long SET_SOCK = LibC.ioc(LibC.IOC_NONE, TYPE, 0, 0);
+    /** Logical block size in bytes: a power of two from 512 to the page size. */
+    static final long SET_BLKSIZE = LibC.ioc(LibC.IOC_NONE, TYPE, 1, 0);
+    /** Device size in bytes. */
+    static final long SET_SIZE = LibC.ioc(LibC.IOC_NONE, TYPE, 2, 0);
+    /** Starts the device and blocks until every connection is gone. */
+    static final long DO_IT = LibC.ioc(LibC.IOC_NONE, TYPE, 3, 0);
+    /** Shuts the sockets down and fails whatever is queued: allowed from any process. */
+    static final long CLEAR_SOCK = LibC.ioc(LibC.IOC_NONE, TYPE, 4, 0);
+    /** Sends NBD_CMD_DISC on every connection: allowed from any process. */
+    static final long DISCONNECT = LibC.ioc(LibC.IOC_NONE, TYPE, 8, 0);
+    /** Seconds a request may take before the kernel gives up on the connection. */
+    static final long SET_TIMEOUT = LibC.ioc(LibC.IOC_NONE, TYPE, 9, 0);
+    /** The transmission flags a server would send in its handshake. */
+    static final long SET_FLAGS = LibC.ioc(LibC.IOC_NONE, TYPE, 10, 0);
+
+    // Transmission flags (the NBD protocol's, as NBD_SET_FLAGS takes them).
+    static final int FLAG_HAS_FLAGS = 1;
+    static final int FLAG_READ_ONLY = 1 << 1;
+    static final int FLAG_SEND_FLUSH = 1 << 2;
+    static final int FLAG_SEND_FUA = 1 << 3;
+    static final int FLAG_SEND_TRIM = 1 << 5;
+    /** Kernels before 6.6 ignore it and never send WRITE_ZEROES; later ones do. */
+    static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
+    /** Required by the kernel before it takes more than one socket per device. */
+    static final int FLAG_CAN_MULTI_CONN = 1 << 8;
+
+    /** The flags a device serving a disk should have. */
+    static int flags(boolean writable, boolean multiConnection) {
+        int flags = FLAG_HAS_FLAGS | FLAG_SEND_FLUSH;
+        if (writable) {
+            flags |= FLAG_SEND_FUA | FLAG_SEND_TRIM | FLAG_SEND_WRITE_ZEROES;
+        } else {
+            flags |= FLAG_READ_ONLY;
+        }
+        if (multiConnection) {
+            flags |= FLAG_CAN_MULTI_CONN;
+        }
+        return flags;
+    }
+}

@@ -1,0 +1,344 @@
+#!/bin/bash
+# vdmount over the kernel's nbd driver, inside the qemu guest (run by run-nbd-tests.sh through
+# kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks
+# (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto
+# images overlay crash nopartscan maxpart0). "auto" needs nbd not loaded yet, so it goes first.
+# Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
+set -u
+top=$(pwd)
+vd=$top/bin/vdmount
+disks=$1
+shift
+groups=${*:-auto images overlay crash nopartscan maxpart0}
+pass=0
+fail=0
+started=$(date +%s)
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+ko() {
+    echo "FAIL $1: $2"
+    fail=$((fail + 1))
+    # What the kernel and the server said last, to tell a test's fault from the product's.
+    dmesg | tail -8 | sed 's/^/  dmesg: /'
+    tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
+    for f in /tmp/hs_err_pid*.log; do
+        [ -f "$f" ] && grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed "s|^|  jvm crash ($f): |"
+    done
+}
+elapsed() { echo "  ($(($(date +%s) - started)) s into the run)"; }
+# A JVM that crashes under emulation (qemu's TCG: SIGSEGV in code HotSpot compiled, seen about
+# once in 40 starts) is not a vdmount failure; it writes its report to /tmp (the checkout is
+# read-only here). Returns 0 and prints the report's summary if a JVM crashed since FILE was touched.
+jvm_crashed_since() {
+    local found=1 f
+    for f in $(find /tmp -maxdepth 1 -name 'hs_err_pid*.log' -newer "$1" 2>/dev/null); do
+        echo "JVM CRASH (emulation), $f:"
+        grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed 's/^/  jvm crash: /'
+        echo "$f" >> /tmp/jvm-crashes
+        found=0
+    done
+    return $found
+}
+
+# vdmount COMMAND...: run once more if a JVM crashed (for commands that may be repeated).
+vdm() {
+    touch /tmp/.vdm-start
+    "$vd" "$@" && return 0
+    jvm_crashed_since /tmp/.vdm-start || return 1
+    echo "RETRY vdmount $* after a JVM crash"
+    "$vd" "$@"
+}
+
+# vdmount attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120),
+# it shows what the server is doing, to tell a slow machine from a hang: the kernel side of its
+# threads and of the nbd devices, and a Java thread dump (SIGQUIT, once the JVM handles it:
+# HotSpot writes the dump to the launch pipe, so it ends up in the attach's output). A JVM crash
+# gets one more try, after taking away what the first try may have attached.
+attach() {
+    local watchdog rc
+    (
+        # Not holding the output pipe: the caller's $(...) would wait for this sleep.
+        sleep 90 >/dev/null 2>&1
+        pid=$(pgrep -f -- "attach --server" | head -1)
+        [ -n "$pid" ] || exit 0
+        echo "DIAG: attach still running after 90 s; server $pid"
+        for t in /proc/"$pid"/task/*; do
+            echo "DIAG: thread $(basename "$t") $(cat "$t/comm") state $(awk '{ print $3 }' "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
+        done
+        cat /proc/"$pid"/task/*/stack 2>/dev/null | sort | uniq -c | sort -rn | head -30 | sed 's/^/DIAG: kernel stack /'
+        for d in /sys/block/nbd*; do
+            [ -e "$d/pid" ] && echo "DIAG: $(basename "$d") inflight $(cat "$d/inflight") served by $(cat "$d/pid")"
+        done
+        dmesg | grep -i nbd | tail -10 | sed 's/^/DIAG: /'
+        grep -qx "Signal Dispatch" /proc/"$pid"/task/*/comm && kill -QUIT "$pid"
+    ) &
+    watchdog=$!
+    touch /tmp/.attach-start
+    "$vd" attach "$@"
+    rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    if [ "$rc" != 0 ] && jvm_crashed_since /tmp/.attach-start; then
+        ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach --all --force
+        echo "RETRY attach after a JVM crash"
+        "$vd" attach "$@"
+        rc=$?
+    fi
+    return $rc
+}
+export VDMOUNT_DEBUG=1
+rm -f /tmp/jvm-crashes
+
+for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
+
+img=/tmp/images
+mkdir -p "$img" /mnt/a /mnt/b
+for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
+    cp -a "$disks/$f" "$img"/
+done
+(cd "$img" && sha256sum -- * > /tmp/images.before)
+
+# The device lines of an attach's output: those after a retry, if there was one.
+device_lines() { awk '/^RETRY/ { n = 0 } /^\/dev\// { lines[n++] = $0 } END { for (i = 0; i < n; i++) print lines[i] }'; }
+first_device() { device_lines | awk 'NR == 1 { print $1 }'; }
+# The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
+server_pid() { awk '/^Tgid:/ { print $2 }' "/proc/$(cat "/sys/block/$(basename "$1")/pid")/status"; }
+stuck() { ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/'; }
+# Every device released: no nbd device has a serving process any more.
+all_released() { ! ls /sys/block/nbd*/pid >/dev/null 2>&1; }
+
+# Attaches IMAGE (with the options after it), then compares every byte with qemu's reading and
+# mounts both partitions; leaves it attached, its lines in $out and its disk in $dev.
+check_image() {
+    local name=$1 expected t0
+    shift
+    t0=$(date +%s)
+    dev=
+    if ! out=$(attach "$@" "$img/$name" 2>&1); then
+        ko "attach $name" "$out"
+        return 1
+    fi
+    echo "$out"
+    echo "  attach took $(($(date +%s) - t0)) s"
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | device_lines | grep -q "^${dev}p2 "; then
+        ok "partitions $name"
+    else
+        ko "partitions $name" "no ${dev}p1 / ${dev}p2"
+    fi
+    expected=$img/disk.raw
+    [ -f "$disks/$name.qemu.raw" ] && expected=$disks/$name.qemu.raw
+    if cmp "$dev" "$expected"; then ok "bytes $name"; else ko "bytes $name" "$dev differs from qemu's reading"; fi
+    if mount -o ro "${dev}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
+        ok "ext4 files $name"
+    else
+        ko "ext4 files $name" "mount or checksums failed"
+    fi
+    if mount -o ro "${dev}p2" /mnt/b && cmp -s /mnt/b/large.bin "$disks/files/large.bin" &&
+        cmp -s /mnt/b/notes.txt "$disks/files/notes.txt"; then
+        ok "fat files $name"
+    else
+        ko "fat files $name" "mount or compare failed"
+    fi
+    umount /mnt/a 2>/dev/null
+    umount /mnt/b 2>/dev/null
+    return 0
+}
+
+detach_image() { # name: detach $dev; the device must be disconnected and empty afterwards
+    local name=$1 t0
+    t0=$(date +%s)
+    if vdm detach "$dev" && [ ! -e "/sys/block/$(basename "$dev")/pid" ] &&
+        [ "$(cat "/sys/block/$(basename "$dev")/size")" = 0 ]; then
+        ok "detach $name ($(($(date +%s) - t0)) s)"
+    else
+        ko "detach $name" "$dev still connected"
+    fi
+    elapsed
+}
+
+# Plain `vdmount IMAGE` on a guest with neither abuse nor nbd loaded: auto must pick nbd and
+# load it with partitions; the raw image is checked through it.
+test_auto() {
+    if [ -e /sys/module/nbd ] || [ -e /dev/abctl ]; then
+        ko "auto loads nbd" "nbd or abuse is loaded already"
+        return
+    fi
+    check_image disk.raw || return
+    case "$dev" in
+    /dev/nbd*) echo "$out" | device_lines | head -1 | grep -q ", nbd)$" && ok "auto picks nbd" || ko "auto picks nbd" "$out";;
+    *) ko "auto picks nbd" "$out";;
+    esac
+    if [ -d /sys/module/nbd ] && [ "$(cat /sys/module/nbd/parameters/max_part)" -ge 16 ]; then
+        ok "auto loads nbd with partitions"
+    else
+        ko "auto loads nbd with partitions" "max_part $(cat /sys/module/nbd/parameters/max_part 2>&1)"
+    fi
+    detach_image disk.raw
+    # Unloading proves that the detach let go of every reference to the driver.
+    if all_released && rmmod nbd; then ok "module free after detach"; else ko "module free after detach" "rmmod nbd failed"; fi
+}
+
+test_images() {
+    modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
+    for name in chain-top.qcow2 delta.vmdk; do
+        check_image "$name" --transport nbd && detach_image "$name"
+    done
+}
+
+# --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.
+# The first server is stopped with SIGTERM (what systemd or the launcher would send): it must
+# flush, disconnect, and take its record away by itself.
+test_overlay() {
+    local pid
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd --overlay /tmp/changes.ovl "$img/deflate.qcow2" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && mkfs.ext4 -q -F -L REWRITTEN "${dev}p1" && mount "${dev}p1" /mnt/a &&
+        echo "written through vdmount" > /mnt/a/new.txt && umount /mnt/a; then
+        ok "overlay write"
+    else
+        ko "overlay write" "$out"
+        umount /mnt/a 2>/dev/null
+    fi
+    pid=$(server_pid "$dev")
+    kill -TERM "$pid"
+    for _ in $(seq 1 300); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+    if [ ! -e "/proc/$pid" ] && all_released && ! ls /run/vdmount/*.attachment >/dev/null 2>&1; then
+        ok "SIGTERM: the server disconnects and forgets the attachment"
+    else
+        ko "SIGTERM: the server disconnects and forgets the attachment" "$(ls /run/vdmount 2>&1)"
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    out=$(attach --transport nbd --overlay /tmp/changes.ovl "$img/deflate.qcow2" 2>&1)
+    dev=$(echo "$out" | first_device)
+    if mount -o ro "${dev}p1" /mnt/a && [ "$(cat /mnt/a/new.txt)" = "written through vdmount" ] &&
+        [ "$(blkid -o value -s LABEL "${dev}p1")" = REWRITTEN ]; then
+        ok "overlay re-attach sees the writes"
+    else
+        ko "overlay re-attach sees the writes" "$out"
+    fi
+    umount /mnt/a 2>/dev/null
+    detach_image "overlay"
+}
+
+# kill -9 of the server under a running reader: the reader ends (an I/O error is right) within a
+# bounded time, later I/O fails at once, nothing waits in D state, and detach clears the dead
+# attachment. A second opener holds the device meanwhile, so it keeps its size and dead sockets
+# (the kernel frees a device once its last opener is gone).
+test_crash() {
+    local pid reader killed
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd "$img/deflate.qcow2" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    pid=$(server_pid "$dev")
+    exec 3<"$dev"
+    rm -f /tmp/reader.rc
+    (dd if="$dev" of=/dev/null bs=16K iflag=direct status=none 2>/tmp/reader.err; echo $? > /tmp/reader.rc) &
+    reader=$!
+    sleep 2
+    if [ -z "$pid" ] || [ -e /tmp/reader.rc ]; then
+        ko "kill -9: reader ends" "no server pid ($pid), or the reader ended before the kill"
+    else
+        kill -9 "$pid"
+        killed=$(date +%s)
+        for _ in $(seq 1 300); do [ -e /tmp/reader.rc ] && break; sleep 0.1; done
+        if [ -e /tmp/reader.rc ]; then
+            ok "kill -9: reader ends ($(($(date +%s) - killed)) s after the kill, status $(cat /tmp/reader.rc): $(head -1 /tmp/reader.err))"
+        else
+            ko "kill -9: reader ends" "still running 30 s after the kill"
+        fi
+        # A new reader of the still-open dead device fails at once, rather than waiting.
+        timeout 20 dd if="$dev" of=/dev/null bs=4K skip=100 count=1 iflag=direct status=none 2>/tmp/late.err
+        rc=$?
+        if [ "$rc" = 124 ]; then
+            ko "kill -9: new I/O fails" "a read of the dead device hung"
+        elif [ "$rc" = 0 ]; then
+            ko "kill -9: new I/O fails" "a read of the dead device succeeded (size $(cat "/sys/block/$(basename "$dev")/size"))"
+        else
+            ok "kill -9: new I/O fails ($(head -1 /tmp/late.err))"
+        fi
+    fi
+    if [ -z "$(stuck)" ]; then ok "kill -9: nothing in D state"; else ko "kill -9: nothing in D state" "$(stuck)"; fi
+    wait "$reader" 2>/dev/null
+    # Detach while the device is still held: the sockets are cleared, and detach says who holds it.
+    if msg=$(env -u VDMOUNT_DEBUG "$vd" detach "$dev" 2>&1); then
+        ko "kill -9: detach of a held device refuses" "it succeeded"
+    elif [ "$(echo "$msg" | wc -l)" = 1 ] && echo "$msg" | grep -q "still has it open"; then
+        ok "kill -9: detach of a held device refuses ($msg)"
+    else
+        ko "kill -9: detach of a held device refuses" "$msg"
+    fi
+    exec 3<&-
+    if ls /run/vdmount/*.attachment >/dev/null 2>&1 && vdm detach "$dev" &&
+        ! ls /run/vdmount/*.attachment >/dev/null 2>&1 && all_released; then
+        ok "kill -9: detach clears the dead attachment"
+    else
+        ko "kill -9: detach clears the dead attachment" "$(ls /run/vdmount/ 2>&1; ls /sys/block/nbd*/pid 2>&1)"
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    elapsed
+}
+
+# --no-partscan: the disk only; partitions are left to kpartx.
+test_nopartscan() {
+    modprobe nbd max_part=16
+    out=$(attach --transport nbd --no-partscan "$img/sparse.vmdk" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    base=$(basename "$dev")
+    if [ -b "$dev" ] && [ ! -e "${dev}p1" ] && [ "$(echo "$out" | device_lines | wc -l)" = 1 ] && kpartx -r -a "$dev" &&
+        mount -o ro "/dev/mapper/${base}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
+        ok "kpartx on --no-partscan"
+    else
+        ko "kpartx on --no-partscan" "$out"
+    fi
+    umount /mnt/a 2>/dev/null
+    kpartx -d "$dev" 2>/dev/null
+    vdm detach "$dev" >/dev/null 2>&1
+    elapsed
+}
+
+# nbd loaded without partitions: a warning says so, and the disk alone is attached.
+test_maxpart0() {
+    if ! all_released || ! rmmod nbd || ! modprobe nbd max_part=0; then
+        ko "max_part=0" "cannot reload nbd with max_part=0"
+        return
+    fi
+    out=$(attach --transport nbd "$img/disk.raw" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    if echo "$out" | grep -q "warning: .*max_part=0" && [ -b "$dev" ] && [ ! -e "${dev}p1" ] &&
+        [ "$(echo "$out" | device_lines | wc -l)" = 1 ]; then
+        ok "max_part=0: a warning and the disk alone"
+    else
+        ko "max_part=0: a warning and the disk alone" "$out"
+    fi
+    vdm detach "$dev" >/dev/null 2>&1
+    all_released && rmmod nbd
+    elapsed
+}
+
+for group in $groups; do
+    "test_$group"
+done
+
+if (cd "$img" && sha256sum --quiet -c /tmp/images.before); then
+    ok "images unchanged"
+else
+    ko "images unchanged" "an image file changed"
+fi
+if [ -z "$(ls /run/vdmount/*.attachment 2>/dev/null)" ] && all_released; then
+    ok "nothing left attached"
+else
+    ko "nothing left attached" "$(ls /run/vdmount/ 2>&1)"
+fi
+if dmesg | grep -E "BUG|WARNING:|Oops|Call Trace|hung_task" >/tmp/dmesg.bad; then
+    ko "kernel log" "$(head -5 /tmp/dmesg.bad)"
+else
+    ok "kernel log"
+fi
+crashes=$(cat /tmp/jvm-crashes 2>/dev/null | wc -l)
+echo "$pass passed, $fail failed in $(($(date +%s) - started)) s ($crashes JVM crashes under emulation, retried)"
+[ "$fail" = 0 ]
