@@ -262,6 +262,13 @@ test_crash() {
     fi
     if [ -z "$(stuck)" ]; then ok "kill -9: nothing in D state"; else ko "kill -9: nothing in D state" "$(stuck)"; fi
     wait "$reader" 2>/dev/null
+    list=$(vdm list 2>&1)
+    if echo "$list" | grep -q "deflate.qcow2  \[nbd, read-only, server pid $pid (not running)\]" &&
+        echo "$list" | grep -q "^  $dev "; then
+        ok "kill -9: list shows the dead nbd attachment"
+    else
+        ko "kill -9: list shows the dead nbd attachment" "$list"
+    fi
     # Detach while the device is still held: the sockets are cleared, and detach says who holds it.
     if msg=$(env -u VDMOUNT_DEBUG "$vd" detach "$dev" 2>&1); then
         ko "kill -9: detach of a held device refuses" "it succeeded"
