@@ -36,7 +36,7 @@ final class NbdAbi {
     static final int FLAG_SEND_FLUSH = 1 << 2;
     static final int FLAG_SEND_FUA = 1 << 3;
     static final int FLAG_SEND_TRIM = 1 << 5;
-    /** Kernels before 6.6 ignore it and never send WRITE_ZEROES; later ones do. */
+    /** Not in 6.1's header: that driver ignores it and never sends WRITE_ZEROES; later drivers may. */
     static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
     /** Required by the kernel before it takes more than one socket per device. */
     static final int FLAG_CAN_MULTI_CONN = 1 << 8;
