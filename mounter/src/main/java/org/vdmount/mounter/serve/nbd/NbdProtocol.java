@@ -5,7 +5,7 @@ package org.vdmount.mounter.serve.nbd;
  * them (newstyle fixed negotiation, structured replies, the {@code base:allocation} context). All
  * values travel in network byte order.
  */
-final class NbdProtocol {
+public final class NbdProtocol {
     private NbdProtocol() {
     }
 
@@ -49,14 +49,14 @@ final class NbdProtocol {
     static final int INFO_BLOCK_SIZE = 3;
 
     // Transmission flags
-    static final int TFLAG_HAS_FLAGS = 1;
-    static final int TFLAG_READ_ONLY = 1 << 1;
-    static final int TFLAG_SEND_FLUSH = 1 << 2;
-    static final int TFLAG_SEND_FUA = 1 << 3;
-    static final int TFLAG_SEND_TRIM = 1 << 5;
-    static final int TFLAG_SEND_WRITE_ZEROES = 1 << 6;
-    static final int TFLAG_SEND_DF = 1 << 7;
-    static final int TFLAG_CAN_MULTI_CONN = 1 << 8;
+    public static final int TFLAG_HAS_FLAGS = 1;
+    public static final int TFLAG_READ_ONLY = 1 << 1;
+    public static final int TFLAG_SEND_FLUSH = 1 << 2;
+    public static final int TFLAG_SEND_FUA = 1 << 3;
+    public static final int TFLAG_SEND_TRIM = 1 << 5;
+    public static final int TFLAG_SEND_WRITE_ZEROES = 1 << 6;
+    public static final int TFLAG_SEND_DF = 1 << 7;
+    public static final int TFLAG_CAN_MULTI_CONN = 1 << 8;
 
     // Requests
     static final int REQUEST_MAGIC = 0x25609513;

@@ -1,5 +1,7 @@
 package org.vdmount.mounter.transport.nbd;
 
+import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+
 import org.vdmount.mounter.jna.LibC;
 
 /**
@@ -30,27 +32,19 @@ final class NbdAbi {
     /** The transmission flags a server would send in its handshake. */
     static final long SET_FLAGS = LibC.ioc(LibC.IOC_NONE, TYPE, 10, 0);
 
-    // Transmission flags (the NBD protocol's, as NBD_SET_FLAGS takes them).
-    static final int FLAG_HAS_FLAGS = 1;
-    static final int FLAG_READ_ONLY = 1 << 1;
-    static final int FLAG_SEND_FLUSH = 1 << 2;
-    static final int FLAG_SEND_FUA = 1 << 3;
-    static final int FLAG_SEND_TRIM = 1 << 5;
-    /** Not in 6.1's header: that driver ignores it and never sends WRITE_ZEROES; later drivers may. */
-    static final int FLAG_SEND_WRITE_ZEROES = 1 << 6;
-    /** Required by the kernel before it takes more than one socket per device. */
-    static final int FLAG_CAN_MULTI_CONN = 1 << 8;
-
     /** The flags a device serving a disk should have. */
     static int flags(boolean writable, boolean multiConnection) {
-        int flags = FLAG_HAS_FLAGS | FLAG_SEND_FLUSH;
+        // NBD_SET_FLAGS takes the protocol's own transmission flags. WRITE_ZEROES is not in 6.1's
+        // header: that driver ignores it and never sends the command; later drivers may.
+        int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH;
         if (writable) {
-            flags |= FLAG_SEND_FUA | FLAG_SEND_TRIM | FLAG_SEND_WRITE_ZEROES;
+            flags |= TFLAG_SEND_FUA | TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES;
         } else {
-            flags |= FLAG_READ_ONLY;
+            flags |= TFLAG_READ_ONLY;
         }
         if (multiConnection) {
-            flags |= FLAG_CAN_MULTI_CONN;
+            // Required by the kernel before it takes more than one socket per device.
+            flags |= TFLAG_CAN_MULTI_CONN;
         }
         return flags;
     }
