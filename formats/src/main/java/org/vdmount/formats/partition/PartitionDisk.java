@@ -39,6 +39,32 @@ final class PartitionDisk extends AbstractVirtualDisk {
         parent.read(dst, start + offset);
     }
 
+    /**
+     * A partition is writable when its disk is: over FUSE each partition is a file of its own, and
+     * a file system on it must be able to write into an overlay or a raw image.
+     */
+    @Override
+    public boolean writable() {
+        return parent.writable();
+    }
+
+    @Override
+    public void write(ByteBuffer src, long offset) throws IOException {
+        checkRange(offset, src.remaining());
+        parent.write(src, start + offset);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        parent.flush();
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        checkRange(offset, length);
+        parent.discard(start + offset, length);
+    }
+
     @Override
     protected void readCompressed(Run run, ByteBuffer dst) throws IOException {
         parent.read(dst.duplicate(), start + run.offset());

@@ -70,6 +70,33 @@ class PartitionSliceTest {
     }
 
     @Test
+    void aSliceOfAWritableDiskWritesItsOwnRegionOnly() throws Exception {
+        Path image = dir.resolve("rw.img");
+        TestImages.writePattern(image, 0, 8 << 20, 5);
+        Sfdisk.partition(dir, "rw.img", 8 << 20, "label: dos\n,3M,83\n,,83\n");
+        byte[] before = Files.readAllBytes(image);
+        try (VirtualDisk disk = Images.open(image, new org.vdmount.formats.OpenOptions(null, 0, true), w -> { })) {
+            Partition p = PartitionTable.read(disk).partitions().get(1);
+            VirtualDisk slice = p.slice(disk);
+            assertTrue(slice.writable());
+            byte[] data = TestImages.pattern(10_000, 77);
+            slice.write(ByteBuffer.wrap(data), 4096);
+            assertThrows(ImageException.class, () -> slice.write(ByteBuffer.allocate(2), p.size() - 1));
+            assertThrows(ImageException.class, () -> slice.discard(p.size() - 512, 1024));
+            slice.flush();
+            byte[] after = Files.readAllBytes(image);
+            byte[] expected = before.clone();
+            System.arraycopy(data, 0, expected, (int) p.start() + 4096, data.length);
+            assertArrayEquals(expected, after, "the write landed at the partition's offset, nothing else changed");
+        }
+        try (VirtualDisk disk = Images.open(image)) {
+            VirtualDisk slice = PartitionTable.read(disk).partitions().get(0).slice(disk);
+            assertEquals(false, slice.writable());
+            assertThrows(ImageException.class, () -> slice.write(ByteBuffer.allocate(512), 0));
+        }
+    }
+
+    @Test
     void aSliceOfAScatteredDiskFollowsItsRunsAndKeepsItsZeros() throws Exception {
         int blocks = 64;
         int block = ScrambledDisk.BLOCK;

@@ -19,6 +19,15 @@ import java.util.List;
 public record AttachOptions(Path image, String transport, String snapshot, int diskNumber, boolean partscan, int threads,
         boolean readWrite, Path overlay, int index) {
 
+    /**
+     * Server threads when not asked for: one per CPU, at most four. More threads than CPUs only
+     * take requests from each other: in a 2-CPU guest, 4 threads served 4k random reads at 48-74%
+     * of the rate of 2 (each wake-up then crosses CPUs, and fewer requests gather into a fetch).
+     */
+    public static int defaultThreads() {
+        return Math.min(Runtime.getRuntime().availableProcessors(), 4);
+    }
+
     /** The arguments that make a background server attach the same way, with the transport chosen. */
     public List<String> serverArgs(String chosenTransport) {
         List<String> args = new ArrayList<>(List.of("--transport", chosenTransport, "--threads", Integer.toString(threads),

@@ -64,8 +64,9 @@ public final class AttachCommand implements Callable<Integer> {
     @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over nbd, the partitions the kernel finds are removed again).")
     boolean noPartscan;
 
-    @Option(names = "--threads", paramLabel = "T", defaultValue = "4", description = "Threads serving requests (default: ${DEFAULT-VALUE}).")
-    int threads;
+    @Option(names = "--threads", paramLabel = "T",
+            description = "Threads serving requests, and connections over nbd (default: one per CPU, at most 4).")
+    int threads = AttachOptions.defaultThreads();
 
     @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")
     boolean foreground;

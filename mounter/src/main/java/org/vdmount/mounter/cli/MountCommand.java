@@ -77,7 +77,8 @@ public final class MountCommand implements Callable<Integer> {
         String wanted = partName(partition);
         boolean writable = readWrite || overlay != null;
         Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
-        AttachOptions attach = new AttachOptions(image, transport, snapshot, diskNumber, !wanted.equals("disk"), 4,
+        AttachOptions attach = new AttachOptions(image, transport, snapshot, diskNumber, !wanted.equals("disk"),
+                AttachOptions.defaultThreads(),
                 readWrite, overlayFile, -1);
         String chosen = Transports.choose(transport).name();
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());

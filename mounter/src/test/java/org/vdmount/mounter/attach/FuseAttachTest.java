@@ -101,6 +101,72 @@ class FuseAttachTest {
     }
 
     @Test
+    void overlayTakesWritesThroughAPartitionAndLeavesTheImageAlone() throws Exception {
+        Path files = sampleFiles();
+        Path raw = partitionedExt4Image(dir.resolve("source.raw"), files);
+        Path qcow2 = dir.resolve("disk.qcow2");
+        Shell.run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString());
+        String before = sha256(qcow2);
+        Path overlay = dir.resolve("changes.ovl");
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+
+        AttachedDevice p1 = attachWritable(qcow2, "--overlay", overlay.toString());
+        Shell.run("mount", p1.path(), mnt.toString());
+        try {
+            Files.writeString(mnt.resolve("new.txt"), "written through the FUSE transport\n");
+            Files.delete(mnt.resolve("sub/hello.txt"));
+        } finally {
+            Shell.run("umount", mnt.toString());
+        }
+        assertEquals(0, vdmount("detach", "--all").status);
+        assertEquals(before, sha256(qcow2), "the image itself is untouched");
+
+        Map<String, String> expected = new TreeMap<>(checksums(files));
+        expected.remove("sub/hello.txt");
+        expected.put("new.txt", sha256(Files.writeString(dir.resolve("new.txt"), "written through the FUSE transport\n")));
+        attachWritable(qcow2, "--overlay", overlay.toString());
+        Shell.run("mount", "-o", "ro", p1.path(), mnt.toString());
+        try {
+            assertEquals(expected, checksums(mnt), "a second attach with the overlay sees the changes");
+        } finally {
+            Shell.run("umount", mnt.toString());
+        }
+    }
+
+    @Test
+    void rwWritesARawImageThroughAPartition() throws Exception {
+        Path files = sampleFiles();
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), files);
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        AttachedDevice p1 = attachWritable(image, "--rw");
+        Shell.run("mount", p1.path(), mnt.toString());
+        try {
+            Files.writeString(mnt.resolve("new.txt"), "kept\n");
+        } finally {
+            Shell.run("umount", mnt.toString());
+        }
+        assertEquals(0, vdmount("detach", "--all").status);
+        // The image file itself now holds the file system with the new file.
+        String listing = Shell.run("debugfs", "-R", "cat /new.txt", "-f", "/dev/null",
+                image + "?offset=" + MIB);
+        assertTrue(listing.contains("kept"), listing);
+    }
+
+    /** Attaches {@code image} over FUSE with the given write option; returns partition 1, checked to be writable. */
+    private AttachedDevice attachWritable(Path image, String... writeOption) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of("attach", "--transport", "fuse"));
+        args.addAll(List.of(writeOption));
+        args.add(image.toString());
+        Result attached = vdmount(args.toArray(String[]::new));
+        assertEquals(0, attached.status, attached.err);
+        AttachedDevice p1 = new RunDirectory(runDir).list().get(0).devices().get(1);
+        assertEquals("p1", p1.name());
+        String loop = Path.of(p1.path()).getFileName().toString();
+        assertEquals("0", Files.readString(Path.of("/sys/block/" + loop + "/ro")).strip(), "the loop device takes writes");
+        return p1;
+    }
+
+    @Test
     void emptyImageIsRefusedAndLeavesNothing() throws Exception {
         Path empty = Files.createFile(dir.resolve("empty.img"));
         Result r = vdmount("attach", empty.toString());
