@@ -13,15 +13,21 @@ modprobe loop
 head -c 256M "$source_raw" > /tmp/bench.raw
 qemu-img convert -f raw -O qcow2 /tmp/bench.raw /tmp/bench.qcow2
 
-abuse=$("$vd" attach --transport abuse --no-partscan /tmp/bench.qcow2 | awk 'NR==1{print $1}')
+out=$("$vd" attach --transport abuse --no-partscan /tmp/bench.qcow2)
+abuse=$(echo "$out" | awk 'NR==1{print $1}')
+[ -b "$abuse" ] || { echo "vdmount attach did not give a device: $out"; exit 1; }
+"$vd" list | sed 's/^/# /'
 qemu-nbd -c /dev/nbd0 -r -f qcow2 /tmp/bench.qcow2
 loop=$(losetup -r -f --show /tmp/bench.raw)
 sleep 1
 
 fio_run() { # device rw bs depth: prints "iops MiB/s" (terse format: field 7 read KiB/s, 8 read IOPS)
-    fio --minimal --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --ioengine=libaio \
-        --direct=1 --runtime="${runtime}" --time_based --numjobs=1 --group_reporting 2>/dev/null |
-        awk -F';' '{ printf "%d %.1f\n", $8, $7 / 1024 }'
+    local out
+    out=$(fio --minimal --name=b --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --ioengine=libaio \
+        --direct=1 --runtime="${runtime}" --time_based --numjobs=1 --group_reporting 2>&1)
+    # A failed run says why on the terminal instead of passing as a figure of 0.
+    echo "$out" | grep -v ';' | sed "s|^|# fio on $1: |" >&2
+    echo "$out" | awk -F';' 'NF > 8 { printf "%d %.1f\n", $8, $7 / 1024 }'
 }
 
 # Warm-up, discarded: the JVM compiles its hot paths in the first seconds (slowly, under emulation);
