@@ -87,8 +87,9 @@ test_images() {
 }
 
 # --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.
+# Served by 3 threads (the default in this 2-CPU guest is 1), so several threads are tested too.
 test_overlay() {
-    out=$("$vd" attach --transport abuse --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
+    out=$("$vd" attach --transport abuse --threads 3 --overlay /tmp/changes.ovl "$img/plain.qcow2" 2>&1)
     dev=$(echo "$out" | first_device)
     if [ -b "${dev}p1" ] && mkfs.ext4 -q -F -L REWRITTEN "${dev}p1" && mount "${dev}p1" /mnt/a &&
         echo "written through vdmount" > /mnt/a/new.txt && umount /mnt/a && "$vd" detach "$dev"; then

@@ -65,7 +65,7 @@ public final class AttachCommand implements Callable<Integer> {
     boolean noPartscan;
 
     @Option(names = "--threads", paramLabel = "T",
-            description = "Threads serving requests, and connections over nbd (default: one per CPU, at most 4).")
+            description = "Threads serving requests, and connections over nbd (default: one per two CPUs, from 1 to 4).")
     int threads = AttachOptions.defaultThreads();
 
     @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")
