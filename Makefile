@@ -37,7 +37,7 @@ kmod:
 		echo "kmod: no kernel headers in $(KDIR): the abuse module was not built (apt-get install linux-headers-amd64)"; \
 	fi
 
-test: javatest vmtest vmtest-java
+test: javatest vmtest vmtest-java vmtest-nbd
 
 javatest:
 	mvn -B --no-transfer-progress test
@@ -81,7 +81,12 @@ vmtest-java: jar kmod
 # vdmount over the kernel's nbd driver in the guest (Debian's kernel has nbd as a module): every
 # container, auto choice and module loading, overlay, kill -9 of the server under a reader.
 vmtest-nbd: jar
-	mounter/src/test/vm/run-nbd-tests.sh
+	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1; then \
+		mounter/src/test/vm/run-nbd-tests.sh; \
+	else \
+		echo "*** GUEST TESTS OF THE NBD TRANSPORT SKIPPED: qemu-system-x86 or linux-image-amd64 missing ***"; \
+		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
+	fi
 
 vmbench: jar
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
