@@ -10,43 +10,8 @@ vd=$top/bin/vdmount
 disks=$1
 shift
 groups=${*:-auto images overlay crash nopartscan maxpart0}
-pass=0
-fail=0
-started=$(date +%s)
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() {
-    echo "FAIL $1: $2"
-    fail=$((fail + 1))
-    # What the kernel and the server said last, to tell a test's fault from the product's.
-    dmesg | tail -8 | sed 's/^/  dmesg: /'
-    tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
-    for f in /tmp/hs_err_pid*.log; do
-        [ -f "$f" ] && grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed "s|^|  jvm crash ($f): |"
-    done
-}
-elapsed() { echo "  ($(($(date +%s) - started)) s into the run)"; }
-# A JVM that crashes under emulation (qemu's TCG: SIGSEGV in code HotSpot compiled, seen about
-# once in 40 starts) is not a vdmount failure; it writes its report to /tmp (the checkout is
-# read-only here). Returns 0 and prints the report's summary if a JVM crashed since FILE was touched.
-jvm_crashed_since() {
-    local found=1 f
-    for f in $(find /tmp -maxdepth 1 -name 'hs_err_pid*.log' -newer "$1" 2>/dev/null); do
-        echo "JVM CRASH (emulation), $f:"
-        grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$f" | sed 's/^/  jvm crash: /'
-        echo "$f" >> /tmp/jvm-crashes
-        found=0
-    done
-    return $found
-}
-
-# vdmount COMMAND...: run once more if a JVM crashed (for commands that may be repeated).
-vdm() {
-    touch /tmp/.vdm-start
-    "$vd" "$@" && return 0
-    jvm_crashed_since /tmp/.vdm-start || return 1
-    echo "RETRY vdmount $* after a JVM crash"
-    "$vd" "$@"
-}
+img=/tmp/images
+. "$top/mounter/src/test/vm/lib.sh"
 
 # vdmount attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120),
 # it shows what the server is doing, to tell a slow machine from a hang: the kernel side of its
@@ -86,11 +51,9 @@ attach() {
     return $rc
 }
 export VDMOUNT_DEBUG=1
-rm -f /tmp/jvm-crashes
 
 for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
 
-img=/tmp/images
 mkdir -p "$img" /mnt/a /mnt/b
 for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
     cp -a "$disks/$f" "$img"/
@@ -109,7 +72,7 @@ all_released() { ! ls /sys/block/nbd*/pid >/dev/null 2>&1; }
 # Attaches IMAGE (with the options after it), then compares every byte with qemu's reading and
 # mounts both partitions; leaves it attached, its lines in $out and its disk in $dev.
 check_image() {
-    local name=$1 expected t0
+    local name=$1 t0
     shift
     t0=$(date +%s)
     dev=
@@ -125,22 +88,7 @@ check_image() {
     else
         ko "partitions $name" "no ${dev}p1 / ${dev}p2"
     fi
-    expected=$img/disk.raw
-    [ -f "$disks/$name.qemu.raw" ] && expected=$disks/$name.qemu.raw
-    if cmp "$dev" "$expected"; then ok "bytes $name"; else ko "bytes $name" "$dev differs from qemu's reading"; fi
-    if mount -o ro "${dev}p1" /mnt/a && (cd /mnt/a && sha256sum --quiet -c "$disks/files.sha256"); then
-        ok "ext4 files $name"
-    else
-        ko "ext4 files $name" "mount or checksums failed"
-    fi
-    if mount -o ro "${dev}p2" /mnt/b && cmp -s /mnt/b/large.bin "$disks/files/large.bin" &&
-        cmp -s /mnt/b/notes.txt "$disks/files/notes.txt"; then
-        ok "fat files $name"
-    else
-        ko "fat files $name" "mount or compare failed"
-    fi
-    umount /mnt/a 2>/dev/null
-    umount /mnt/b 2>/dev/null
+    check_contents "$name" "$dev"
     return 0
 }
 
@@ -332,21 +280,9 @@ for group in $groups; do
     "test_$group"
 done
 
-if (cd "$img" && sha256sum --quiet -c /tmp/images.before); then
-    ok "images unchanged"
-else
-    ko "images unchanged" "an image file changed"
-fi
 if [ -z "$(ls /run/vdmount/*.attachment 2>/dev/null)" ] && all_released; then
     ok "nothing left attached"
 else
     ko "nothing left attached" "$(ls /run/vdmount/ 2>&1)"
 fi
-if dmesg | grep -E "BUG|WARNING:|Oops|Call Trace|hung_task" >/tmp/dmesg.bad; then
-    ko "kernel log" "$(head -5 /tmp/dmesg.bad)"
-else
-    ok "kernel log"
-fi
-crashes=$(cat /tmp/jvm-crashes 2>/dev/null | wc -l)
-echo "$pass passed, $fail failed in $(($(date +%s) - started)) s ($crashes JVM crashes under emulation, retried)"
-[ "$fail" = 0 ]
+finish
