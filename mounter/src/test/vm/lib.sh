@@ -50,6 +50,50 @@ vdm() {
     "$vd" "$@"
 }
 
+# vdmount attach, with a watchdog: if it still runs after 90 s (the launcher gives up at 120),
+# it shows what the server is doing, to tell a slow machine from a hang: the kernel side of its
+# threads and of the nbd or abuse devices, and a Java thread dump (SIGQUIT, once the JVM handles it:
+# HotSpot writes the dump to the launch pipe, so it ends up in the attach's output). A JVM crash
+# gets one more try, after taking away what the first try may have attached.
+attach() {
+    local watchdog rc
+    (
+        # Not holding the output pipe: the caller's $(...) would wait for this sleep.
+        sleep 90 >/dev/null 2>&1
+        pid=$(pgrep -f -- "attach --server" | head -1)
+        [ -n "$pid" ] || exit 0
+        echo "DIAG: attach still running after 90 s; server $pid"
+        for t in /proc/"$pid"/task/*; do
+            echo "DIAG: thread $(basename "$t") $(cat "$t/comm") state $(awk '{ print $3 }' "$t/stat") wchan $(cat "$t/wchan" 2>/dev/null)"
+        done
+        cat /proc/"$pid"/task/*/stack 2>/dev/null | sort | uniq -c | sort -rn | head -30 | sed 's/^/DIAG: kernel stack /'
+        for d in /sys/block/nbd*; do
+            [ -e "$d/pid" ] && echo "DIAG: $(basename "$d") inflight $(cat "$d/inflight") served by $(cat "$d/pid")"
+        done
+        for d in /sys/block/abuse*/abuse; do
+            [ -e "$d/servers" ] && echo "DIAG: $d servers $(cat "$d/servers") queued $(cat "$d/queued") inflight $(cat "$d/inflight")"
+        done
+        dmesg | tail -10 | sed 's/^/DIAG: /'
+        grep -qx "Signal Dispatch" /proc/"$pid"/task/*/comm && kill -QUIT "$pid"
+    ) &
+    watchdog=$!
+    touch /tmp/.attach-start
+    "$vd" attach "$@"
+    rc=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
+    if [ "$rc" != 0 ] && jvm_crashed_since /tmp/.attach-start; then
+        ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach --all --force
+        echo "RETRY attach after a JVM crash"
+        "$vd" attach "$@"
+        rc=$?
+    fi
+    return $rc
+}
+# The device lines of an attach's output: those after a retry, if there was one.
+device_lines() { awk '/^RETRY/ { n = 0 } /^\/dev\// { lines[n++] = $0 } END { for (i = 0; i < n; i++) print lines[i] }'; }
+first_device() { device_lines | awk 'NR == 1 { print $1 }'; }
+
 # check_contents NAME DEV: DEV, the attached test disk NAME, reads byte for byte as qemu reads the
 # image (its conversion made on the host, or the raw source), and both partitions mount read-only
 # with the source files in them. Leaves nothing mounted.
