@@ -193,7 +193,8 @@ class VmdkQemuTest {
             var d = disk.info().details();
             assertEquals("1", d.get("version"));
             assertEquals("ffffffff", d.get("parentCID"));
-            assertTrue(d.get("CID").matches("[0-9a-f]{8}"), d.get("CID"));
+            // qemu prints the random CID in hex without leading zeros (one time in 16, 7 digits).
+            assertTrue(d.get("CID").matches("[0-9a-f]{1,8}"), d.get("CID"));
             assertEquals("7", d.get("ddb.virtualHWVersion"));
             assertTrue(d.get("extent.1").startsWith("RW "), d.get("extent.1"));
             assertTrue(d.get("extent.1").contains("KDMV"), d.get("extent.1"));
