@@ -3,12 +3,14 @@ package org.vdmount.mounter.core;
 /** The Linux errno values block transports return; the same numbers in every protocol we speak. */
 public final class Errno {
     public static final int EPERM = 1;
+    public static final int ENOENT = 2;
     public static final int EINTR = 4;
     public static final int EIO = 5;
     public static final int ENXIO = 6;
     public static final int EAGAIN = 11;
     public static final int ENOMEM = 12;
     public static final int EFAULT = 14;
+    public static final int EACCES = 13;
     public static final int EBUSY = 16;
     public static final int ENODEV = 19;
     public static final int EINVAL = 22;
@@ -16,7 +18,22 @@ public final class Errno {
     public static final int EROFS = 30;
     public static final int EPIPE = 32;
     public static final int ENOTSUP = 95;
+    public static final int ETIMEDOUT = 110;
 
     private Errno() {
+    }
+
+    /**
+     * What a failed control call (ioctl, open of a device) means to the user, for the errors every
+     * transport meets alike; a transport words its own meanings first and falls back on this.
+     */
+    public static String text(int errno) {
+        return switch (errno) {
+            case EPERM, EACCES -> "permission denied (run as root)";
+            case EBUSY -> "device busy";
+            case EINVAL -> "invalid argument";
+            case ENXIO, ENODEV -> "no such device";
+            default -> "errno " + errno;
+        };
     }
 }

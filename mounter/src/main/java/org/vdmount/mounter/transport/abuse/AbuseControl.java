@@ -115,14 +115,10 @@ public final class AbuseControl implements Closeable {
 
     static String errnoText(int errno) {
         return switch (errno) {
-            case Errno.EPERM -> "permission denied (run as root)";
-            case 2 -> "no such device (is the abuse module loaded?)";
-            case Errno.EBUSY -> "device busy";
+            case Errno.ENOENT -> "no such device (is the abuse module loaded?)";
             case Errno.ENODEV, Errno.ENXIO -> "no such abuse device";
-            case Errno.EINVAL -> "invalid argument";
             case Errno.ENOSPC -> "no free device";
-            case 13 -> "permission denied (run as root)";
-            default -> "errno " + errno;
+            default -> Errno.text(errno);
         };
     }
 

@@ -223,13 +223,6 @@ final class KernelDevice {
     }
 
     static String errnoText(int errno) {
-        return switch (errno) {
-            case Errno.EPERM, 13 -> "permission denied (run as root)";
-            case Errno.EBUSY -> "device busy";
-            case Errno.EINVAL -> "invalid argument";
-            case Errno.ENXIO, Errno.ENODEV -> "no such device";
-            case 110 -> "a request timed out";
-            default -> "errno " + errno;
-        };
+        return errno == Errno.ETIMEDOUT ? "a request timed out" : Errno.text(errno);
     }
 }
