@@ -13,12 +13,16 @@ TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time l
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
 
 # The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
-# commands load, recorded by running them once on the sample. It names the jar by path, so it is
-# made again wherever the jar is put. Its failure only costs speed.
+# commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
+# there to convert it) as VMDK. It names the jar by path, so it is made again wherever the jar is
+# put. Its failure only costs speed.
 define class-archive
-	rm -f $(abspath $(1))/vdmount.jsa
+	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
+	-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
 	-java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
-		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 >/dev/null
+		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
+		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null
+	rm -f $(abspath $(1))/training.vmdk
 endef
 
 .PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample

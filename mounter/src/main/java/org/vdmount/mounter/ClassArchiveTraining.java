@@ -15,20 +15,23 @@ public final class ClassArchiveTraining {
     private ClassArchiveTraining() {
     }
 
+    /** Runs the commands on each image given (the sample, in each format at hand). */
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: ClassArchiveTraining SAMPLE-IMAGE");
+        if (args.length == 0) {
+            System.err.println("usage: ClassArchiveTraining SAMPLE-IMAGE...");
             System.exit(2);
         }
-        String image = args[0];
         Path out = Files.createTempFile("vdmount-training", ".raw");
         int status = 0;
         try {
             status |= VdmountCommand.run("--help");
-            status |= VdmountCommand.run("info", image);
-            status |= VdmountCommand.run("info", "--json", image);
-            status |= VdmountCommand.run("cat", image, "-o", out.toString());
-            status |= VdmountCommand.run("verify", image);
+            status |= VdmountCommand.run("--version");
+            for (String image : args) { // one image per format: each format's reader is archived
+                status |= VdmountCommand.run("info", image);
+                status |= VdmountCommand.run("info", "--json", image);
+                status |= VdmountCommand.run("cat", image, "-o", out.toString());
+                status |= VdmountCommand.run("verify", image);
+            }
             status |= VdmountCommand.run("list");
         } finally {
             Files.deleteIfExists(out);

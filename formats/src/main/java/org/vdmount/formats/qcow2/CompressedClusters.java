@@ -19,6 +19,17 @@ final class CompressedClusters {
 
     /** Clusters read in part, of every open image: bounded in total, whatever is open. */
     private record Key(CompressedClusters owner, long descriptor) {
+        // equals and hashCode written out: a record's own are bootstrapped through method
+        // handles at their first call, which costs a short command some 20 ms of its start.
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key k && k.owner.equals(owner) && k.descriptor == descriptor;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * owner.hashCode() + Long.hashCode(descriptor);
+        }
     }
 
     private static final Cache<Key, byte[]> PARTIAL = CacheBuilder.newBuilder()

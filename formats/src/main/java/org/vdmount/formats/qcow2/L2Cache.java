@@ -18,6 +18,17 @@ final class L2Cache {
     static final long TOTAL_BYTES = 64L << 20;
 
     private record Key(L2Cache owner, long offset) {
+        // equals and hashCode written out: a record's own are bootstrapped through method
+        // handles at their first call, which costs a short command some 20 ms of its start.
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key k && k.owner.equals(owner) && k.offset == offset;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * owner.hashCode() + Long.hashCode(offset);
+        }
     }
 
     private static final Cache<Key, long[]> TABLES = CacheBuilder.newBuilder()

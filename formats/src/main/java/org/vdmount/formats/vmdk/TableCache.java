@@ -21,6 +21,17 @@ final class TableCache {
     }
 
     private record Key(Object owner, long table) {
+        // equals and hashCode written out: a record's own are bootstrapped through method
+        // handles at their first call, which costs a short command some 20 ms of its start.
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key k && k.owner.equals(owner) && k.table == table;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * owner.hashCode() + Long.hashCode(table);
+        }
     }
 
     private final long budget;

@@ -2,6 +2,9 @@ package org.vdmount.mounter.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.vdmount.formats.ImageException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,8 +24,10 @@ import picocli.CommandLine.Command;
         footer = {"",
             "Exit status: 0 on success, 1 when the image or the system refused (one line on stderr says which file and why), 2 for a mistake on the command line.",
             "",
-            "Run 'vdmount COMMAND --help' for a command's options. Set VDMOUNT_DEBUG=1 to get stack traces of internal errors."},
-        subcommands = {
+            "Run 'vdmount COMMAND --help' for a command's options. Set VDMOUNT_DEBUG=1 to get stack traces of internal errors."})
+public final class VdmountCommand implements Runnable {
+    /** The commands, in the order the help lists them. */
+    static final List<Class<?>> COMMANDS = List.of(
             AttachCommand.class,
             DetachCommand.class,
             ListCommand.class,
@@ -32,8 +37,7 @@ import picocli.CommandLine.Command;
             CatCommand.class,
             VerifyCommand.class,
             ServeCommand.class,
-            CommandLine.HelpCommand.class})
-public final class VdmountCommand implements Runnable {
+            CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -43,8 +47,24 @@ public final class VdmountCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
+    /** The whole command tree, as the help and the tests see it. */
     public static CommandLine commandLine() {
+        return commandLine(null);
+    }
+
+    /**
+     * The command tree with only {@code command} below the top when it names one (other than
+     * help), or every command otherwise. picocli builds a command's model by reflection when it is
+     * added, and a short command should not pay for the other eight at every start.
+     */
+    static CommandLine commandLine(String command) {
         CommandLine cl = new CommandLine(new VdmountCommand());
+        Class<?> wanted = "help".equals(command) ? null : commandNames().get(command);
+        for (Class<?> each : COMMANDS) {
+            if (wanted == null || wanted == each) {
+                cl.addSubcommand(each); // with its name and aliases from its annotation
+            }
+        }
         cl.setExecutionExceptionHandler(VdmountCommand::handleFailure);
         cl.setParameterExceptionHandler(VdmountCommand::handleBadUsage);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -52,8 +72,21 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        CommandLine cl = commandLine();
-        return cl.execute(ImplicitAttach.rewrite(args, cl.getSubcommands().keySet()));
+        String[] rewritten = ImplicitAttach.rewrite(args, commandNames().keySet());
+        return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
+    }
+
+    /** Every name and alias of every command, as the commands' own annotations give them. */
+    private static Map<String, Class<?>> commandNames() {
+        Map<String, Class<?>> names = new HashMap<>();
+        for (Class<?> command : COMMANDS) {
+            Command annotation = command.getAnnotation(Command.class);
+            names.put(annotation.name(), command);
+            for (String alias : annotation.aliases()) {
+                names.put(alias, command);
+            }
+        }
+        return names;
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
