@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.io.CacheKey;
 
 /**
  * Reads compressed clusters. Each reader thread has its own decoders and buffers (decoders keep
@@ -18,23 +19,9 @@ final class CompressedClusters {
     private static final long CACHE_BYTES = 16L << 20;
 
     /** Clusters read in part, of every open image: bounded in total, whatever is open. */
-    private record Key(CompressedClusters owner, long descriptor) {
-        // equals and hashCode written out: a record's own are bootstrapped through method
-        // handles at their first call, which costs a short command some 20 ms of its start.
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof Key k && k.owner.equals(owner) && k.descriptor == descriptor;
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * owner.hashCode() + Long.hashCode(descriptor);
-        }
-    }
-
-    private static final Cache<Key, byte[]> PARTIAL = CacheBuilder.newBuilder()
+    private static final Cache<CacheKey, byte[]> PARTIAL = CacheBuilder.newBuilder()
             .maximumWeight(CACHE_BYTES)
-            .weigher((Key key, byte[] value) -> value.length)
+            .weigher((CacheKey key, byte[] value) -> value.length)
             .build();
 
     /**
@@ -95,7 +82,7 @@ final class CompressedClusters {
             dst.put(s.out, 0, clusterSize);
             return;
         }
-        Key key = new Key(this, descriptor);
+        CacheKey key = new CacheKey(this, descriptor);
         byte[] cluster = PARTIAL.getIfPresent(key);
         if (cluster == null) {
             cluster = new byte[clusterSize];

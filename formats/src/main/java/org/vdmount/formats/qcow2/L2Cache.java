@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.ExecutionException;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.io.CacheKey;
 
 /**
  * L2 tables of one image, decoded to {@code long[]} once and shared by every reader thread. The
@@ -17,23 +18,9 @@ final class L2Cache {
     /** Covers 512 GiB of disk with 64 KiB clusters: several VMs' working sets. */
     static final long TOTAL_BYTES = 64L << 20;
 
-    private record Key(L2Cache owner, long offset) {
-        // equals and hashCode written out: a record's own are bootstrapped through method
-        // handles at their first call, which costs a short command some 20 ms of its start.
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof Key k && k.owner.equals(owner) && k.offset == offset;
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * owner.hashCode() + Long.hashCode(offset);
-        }
-    }
-
-    private static final Cache<Key, long[]> TABLES = CacheBuilder.newBuilder()
+    private static final Cache<CacheKey, long[]> TABLES = CacheBuilder.newBuilder()
             .maximumWeight(TOTAL_BYTES)
-            .weigher((Key key, long[] table) -> table.length * Long.BYTES)
+            .weigher((CacheKey key, long[] table) -> table.length * Long.BYTES)
             .build();
 
     private final Storage storage;
@@ -48,7 +35,7 @@ final class L2Cache {
 
     /** The L2 table at {@code offset}; {@code virtualOffset} only makes errors say where it was needed. */
     long[] get(long offset, long virtualOffset) throws IOException {
-        Key key = new Key(this, offset);
+        CacheKey key = new CacheKey(this, offset);
         long[] table = TABLES.getIfPresent(key);
         if (table != null) {
             return table;

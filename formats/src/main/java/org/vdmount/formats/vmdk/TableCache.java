@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.vdmount.formats.io.CacheKey;
 
 /**
  * Grain tables recently used by any extent of one disk, decoded, bounded by the number of entries
@@ -20,22 +21,8 @@ final class TableCache {
         long[] load() throws IOException;
     }
 
-    private record Key(Object owner, long table) {
-        // equals and hashCode written out: a record's own are bootstrapped through method
-        // handles at their first call, which costs a short command some 20 ms of its start.
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof Key k && k.owner.equals(owner) && k.table == table;
-        }
-
-        @Override
-        public int hashCode() {
-            return 31 * owner.hashCode() + Long.hashCode(table);
-        }
-    }
-
     private final long budget;
-    private final LinkedHashMap<Key, long[]> tables = new LinkedHashMap<>(64, 0.75f, true);
+    private final LinkedHashMap<CacheKey, long[]> tables = new LinkedHashMap<>(64, 0.75f, true);
     private long held;
 
     TableCache() {
@@ -47,7 +34,7 @@ final class TableCache {
     }
 
     long[] get(Object owner, long table, Loader loader) throws IOException {
-        Key key = new Key(owner, table);
+        CacheKey key = new CacheKey(owner, table);
         synchronized (this) {
             long[] cached = tables.get(key);
             if (cached != null) {
@@ -58,9 +45,9 @@ final class TableCache {
         synchronized (this) {
             long[] previous = tables.put(key, loaded);
             held += weight(loaded) - (previous == null ? 0 : weight(previous));
-            Iterator<Map.Entry<Key, long[]>> eldest = tables.entrySet().iterator();
+            Iterator<Map.Entry<CacheKey, long[]>> eldest = tables.entrySet().iterator();
             while (held > budget && eldest.hasNext()) {
-                Map.Entry<Key, long[]> e = eldest.next();
+                Map.Entry<CacheKey, long[]> e = eldest.next();
                 if (e.getKey().equals(key)) {
                     continue;
                 }
