@@ -29,13 +29,14 @@ jvm_crash_summary() { grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current threa
 
 # A JVM that crashes under emulation (qemu's TCG: SIGSEGV at the entry of code HotSpot compiled,
 # seen in a few in a hundred starts) is not a vdmount failure. Returns 0, and prints the crash
-# report's summary, if a JVM crashed since FILE was touched.
-jvm_crashed_since() {
+# report's summary, if a JVM crashed since FILE was touched. WHAT (the command) goes into the list
+# that finish prints: the callers' output is often captured, and shown only when a check fails.
+jvm_crashed_since() { # FILE WHAT
     local found=1 f
     for f in $(find /tmp -maxdepth 1 -name 'hs_err_pid*.log' -newer "$1" 2>/dev/null); do
         echo "JVM CRASH (emulation), $f:"
         jvm_crash_summary "$f" | sed 's/^/  jvm crash: /'
-        echo "$f" >> /tmp/jvm-crashes
+        printf '%s\t%s\n' "$f" "$2" >> /tmp/jvm-crashes
         found=0
     done
     return $found
@@ -45,7 +46,7 @@ jvm_crashed_since() {
 vdm() {
     touch /tmp/.vdm-start
     "$vd" "$@" && return 0
-    jvm_crashed_since /tmp/.vdm-start || return 1
+    jvm_crashed_since /tmp/.vdm-start "vdmount $*" || return 1
     echo "RETRY vdmount $* after a JVM crash"
     "$vd" "$@"
 }
@@ -82,7 +83,7 @@ attach() {
     rc=$?
     kill "$watchdog" 2>/dev/null
     wait "$watchdog" 2>/dev/null
-    if [ "$rc" != 0 ] && jvm_crashed_since /tmp/.attach-start; then
+    if [ "$rc" != 0 ] && jvm_crashed_since /tmp/.attach-start "vdmount attach $*"; then
         ls /run/vdmount/*.attachment >/dev/null 2>&1 && "$vd" detach --all --force
         echo "RETRY attach after a JVM crash"
         "$vd" attach "$@"
@@ -128,6 +129,11 @@ finish() {
     else
         ok "kernel log"
     fi
+    local f what
+    [ -f /tmp/jvm-crashes ] && while IFS="$(printf '\t')" read -r f what; do
+        echo "JVM crash under emulation, retried: $what"
+        jvm_crash_summary "$f" | sed 's/^/  /'
+    done < /tmp/jvm-crashes
     echo "$pass passed, $fail failed in $(($(date +%s) - started)) s" \
         "($(cat /tmp/jvm-crashes 2>/dev/null | wc -l) JVM crashes under emulation, retried)"
     [ "$fail" = 0 ]
