@@ -25,7 +25,7 @@ ko() {
 
 elapsed() { echo "  ($(($(date +%s) - started)) s into the run)"; }
 
-jvm_crash_summary() { grep -m 8 -E "^# (SIG|Problematic|C |J |V )|^Current thread" "$1"; }
+jvm_crash_summary() { grep -m 8 -E "^# +(SIG|Problematic|C |J |V )|^Current thread" "$1"; }
 
 # A JVM that crashes under emulation (qemu's TCG: SIGSEGV at the entry of code HotSpot compiled,
 # seen in a few in a hundred starts) is not a vdmount failure. Returns 0, and prints the crash
