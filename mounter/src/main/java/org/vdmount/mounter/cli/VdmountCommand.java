@@ -39,6 +39,9 @@ public final class VdmountCommand implements Runnable {
             ServeCommand.class,
             CommandLine.HelpCommand.class);
 
+    /** Every name and alias of every command, as the commands' own annotations give them. */
+    private static final Map<String, Class<?>> NAMES = commandNames();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -59,7 +62,7 @@ public final class VdmountCommand implements Runnable {
      */
     static CommandLine commandLine(String command) {
         CommandLine cl = new CommandLine(new VdmountCommand());
-        Class<?> wanted = "help".equals(command) ? null : commandNames().get(command);
+        Class<?> wanted = "help".equals(command) ? null : NAMES.get(command);
         for (Class<?> each : COMMANDS) {
             if (wanted == null || wanted == each) {
                 cl.addSubcommand(each); // with its name and aliases from its annotation
@@ -72,11 +75,10 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        String[] rewritten = ImplicitAttach.rewrite(args, commandNames().keySet());
+        String[] rewritten = ImplicitAttach.rewrite(args, NAMES.keySet());
         return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
     }
 
-    /** Every name and alias of every command, as the commands' own annotations give them. */
     private static Map<String, Class<?>> commandNames() {
         Map<String, Class<?>> names = new HashMap<>();
         for (Class<?> command : COMMANDS) {
