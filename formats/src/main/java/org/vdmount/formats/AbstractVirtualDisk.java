@@ -8,7 +8,8 @@ import org.vdmount.formats.io.Buffers;
 /**
  * The one place where reading and mapping are built from a format's {@link #mapLocal} description.
  * A format supplies the mapping of its own layer (and, if it compresses, a decoder); backing files,
- * zeros, hole resolution and the coalescing of adjacent reads all happen here.
+ * zeros, hole resolution, the coalescing of adjacent reads and the decoding of compressed blocks on
+ * several cores all happen here.
  */
 public abstract class AbstractVirtualDisk implements VirtualDisk {
     private final long size;
@@ -45,6 +46,15 @@ public abstract class AbstractVirtualDisk implements VirtualDisk {
                 + " but the format has no decoder");
     }
 
+    /**
+     * The size of the blocks this layer stores compressed (the largest, if they differ), or 0 when
+     * it never compresses. Large reads of compressed data are then decoded on several cores at once,
+     * in pieces cut on multiples of this size.
+     */
+    protected int compressedBlockSize() {
+        return 0;
+    }
+
     /** Called for UNREADABLE runs; the message should say why the range cannot be read. */
     protected IOException unreadable(Run run) {
         return new ImageException(info().name(), "range at offset " + run.offset()
@@ -65,6 +75,29 @@ public abstract class AbstractVirtualDisk implements VirtualDisk {
         if (length == 0) {
             return;
         }
+        int block = compressedBlockSize();
+        if (block > 0 && length >= (long) ParallelReads.MIN_BLOCKS * block && ParallelReads.maySplit()
+                && ParallelReads.worthSplitting(compressedRuns(offset, length))) {
+            ParallelReads.read(dst, offset, block, this::readInPlace);
+            return;
+        }
+        readInPlace(dst, offset);
+    }
+
+    /** How many COMPRESSED runs (one per block: they are never merged) the range has in this layer. */
+    private int compressedRuns(long offset, long length) throws IOException {
+        int[] count = {0};
+        mapLocal(offset, length, run -> {
+            if (run.kind() == RunKind.COMPRESSED) {
+                count[0]++;
+            }
+        });
+        return count[0];
+    }
+
+    /** Reads the range in this thread: one mapping, then one pread per stretch of adjacent data. */
+    private void readInPlace(ByteBuffer dst, long offset) throws IOException {
+        int length = dst.remaining();
         ContiguousReader reader = new ContiguousReader(dst, offset);
         mapLocal(offset, length, reader);
         reader.finish();

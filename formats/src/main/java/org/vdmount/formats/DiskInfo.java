@@ -7,7 +7,10 @@ import java.util.Map;
 
 /**
  * What {@code vdmount info} reports of one layer of a chain. Formats fill the common fields and put
- * the rest (version, feature bits, descriptor keys...) in {@link #details()}, in the order to show.
+ * the rest (version, feature bits, descriptor keys...) in {@link #details()}, in the order to show:
+ * keys in lower case with dashes ("refcount-bits", "parent-uuid"), values typed (numbers as
+ * {@link Long} or {@link Integer}, flags as {@link Boolean}, the rest as strings), so that
+ * {@code --json} gives scripts numbers and booleans.
  */
 public final class DiskInfo {
     private final String name;
@@ -17,7 +20,7 @@ public final class DiskInfo {
     private long fileSize = -1;
     private int clusterSize;
     private String compression;
-    private final Map<String, String> details = new LinkedHashMap<>();
+    private final Map<String, Object> details = new LinkedHashMap<>();
     private final List<SnapshotInfo> snapshots = new ArrayList<>();
     private final List<String> files = new ArrayList<>();
 
@@ -85,13 +88,39 @@ public final class DiskInfo {
         return this;
     }
 
-    public Map<String, String> details() {
+    public Map<String, Object> details() {
         return details;
     }
 
+    /** Adds a detail; a null value is left out. Strings, numbers and booleans only. */
     public DiskInfo detail(String key, Object value) {
-        details.put(key, String.valueOf(value));
+        if (value != null) {
+            details.put(key, value instanceof Number || value instanceof Boolean ? value : value.toString());
+        }
         return this;
+    }
+
+    /**
+     * A key as the image's own file writes it ("parentCID", "ddb.virtualHWVersion") in the key style
+     * of {@link #details()}: "parent-cid", "ddb.virtual-hw-version".
+     */
+    public static String key(String written) {
+        StringBuilder out = new StringBuilder(written.length() + 4);
+        for (int i = 0; i < written.length(); i++) {
+            char c = written.charAt(i);
+            char before = i > 0 ? written.charAt(i - 1) : '.';
+            char after = i + 1 < written.length() ? written.charAt(i + 1) : '.';
+            boolean upper = Character.isUpperCase(c);
+            // A word starts at an upper-case letter after a lower-case one ("parentCID" -> parent-cid),
+            // or at the last capital of a run followed by lower case ("HWVersion" -> hw-version).
+            if (upper && before != '.' && before != '-' && before != '_'
+                    && (Character.isLowerCase(before) || Character.isDigit(before)
+                    || (Character.isUpperCase(before) && Character.isLowerCase(after)))) {
+                out.append('-');
+            }
+            out.append(c == '_' || c == ' ' ? '-' : Character.toLowerCase(c));
+        }
+        return out.toString();
     }
 
     public List<SnapshotInfo> snapshots() {

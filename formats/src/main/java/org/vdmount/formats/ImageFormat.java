@@ -2,18 +2,32 @@ package org.vdmount.formats;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /** One image format: recognises its files by content and opens them. */
 public interface ImageFormat {
 
-    /** The name users see and give as a backing format: "raw", "qcow2", "vmdk". */
+    /** The name users see and give to {@code --format} and as a backing format: "raw", "qcow2", "vhd". */
     String name();
 
+    /** Other names the format goes by, as other tools write them ("vpc" for VHD). */
+    default List<String> aliases() {
+        return List.of();
+    }
+
     /**
-     * Whether {@code head} (the first bytes of the file, up to {@link Images#PROBE_BYTES}, fewer if
-     * the file is shorter) looks like this format. Never by file name.
+     * Whether {@code head} (the first bytes of the file, up to {@link ProbeBytes#HEAD_BYTES}, fewer
+     * if the file is shorter) looks like this format. Never by file name.
      */
     boolean probe(ByteBuffer head);
+
+    /**
+     * Whether the file looks like this format, from its head and its last sector. Formats whose
+     * signature may be at the end (fixed VHD) override this; the others look at the head only.
+     */
+    default boolean probe(ProbeBytes bytes) {
+        return probe(bytes.head().duplicate());
+    }
 
     /**
      * Opens the image in {@code storage}, which the returned disk then owns (and closes). Backing

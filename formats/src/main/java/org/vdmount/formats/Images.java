@@ -15,15 +15,16 @@ import org.vdmount.formats.vmdk.VmdkFormat;
 
 /** Opens images: recognises the format by content and builds the whole backing chain. */
 public final class Images {
-    /** How much of a file probing looks at. */
-    public static final int PROBE_BYTES = 64 * 1024;
+    /** How much of a file's start probing looks at. */
+    public static final int PROBE_BYTES = ProbeBytes.HEAD_BYTES;
 
-    /** Probed in this order; raw last, since anything is raw. */
+    /** The formats read, probed in this order. Raw is never probed: it is what no signature matched. */
     private static final List<ImageFormat> FORMATS = List.of(
             new Qcow2Format(),
             new VmdkFormat(),
             new OvaFormat(),
             new RawFormat());
+    private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);
 
     private Images() {
     }
@@ -47,7 +48,8 @@ public final class Images {
     static VirtualDisk open(Path path, String name, String formatName, OpenContext context) throws IOException {
         FileStorage storage = FileStorage.open(path, name, context.isTop() && context.options().writable());
         try {
-            ImageFormat format = formatName == null ? probe(storage) : byName(storage.name(), formatName);
+            String forced = context.isTop() ? context.options().format() : formatName;
+            ImageFormat format = forced == null ? probe(storage) : byName(storage.name(), forced);
             if (context.isTop() && context.options().snapshot() != null && !format.hasSnapshots()) {
                 throw new ImageException(name, format.name() + " images have no internal snapshots (--snapshot "
                         + context.options().snapshot() + ")");
@@ -59,28 +61,37 @@ public final class Images {
         }
     }
 
-    /** The format whose magic {@code storage} carries (raw when none does). */
+    /**
+     * The format whose signature {@code storage} carries; raw when no known signature matches. A
+     * format vdmount recognises but does not read is refused by name, never read as raw.
+     */
     public static ImageFormat probe(Storage storage) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate((int) Math.min(PROBE_BYTES, Math.max(0, storage.size())));
-        while (head.hasRemaining()) {
-            if (storage.readAt(head, head.position()) < 0) {
-                break;
-            }
-        }
-        head.flip();
+        ProbeBytes bytes = ProbeBytes.read(storage);
         for (ImageFormat format : FORMATS) {
-            if (format.probe(head.duplicate())) {
+            if (format != RAW && format.probe(bytes)) {
                 return format;
             }
         }
-        throw new IllegalStateException("raw accepts everything");
+        String unsupported = UnsupportedFormats.recognise(bytes);
+        if (unsupported != null) {
+            throw new ImageException(storage.name(), "is " + unsupported + ": not supported"
+                    + " (--format raw reads the file's own bytes as the disk)");
+        }
+        return RAW;
     }
 
-    /** The format called {@code name}, as a parent image declares its backing format. */
+    /** The format called {@code name} (or one of its aliases), as --format or a parent image gives it. */
     public static ImageFormat byName(String file, String name) throws ImageException {
+        String wanted = name.toLowerCase(Locale.ROOT);
         Optional<ImageFormat> match = FORMATS.stream()
-                .filter(f -> f.name().equals(name.toLowerCase(Locale.ROOT)))
+                .filter(f -> f.name().equals(wanted) || f.aliases().contains(wanted))
                 .findFirst();
-        return match.orElseThrow(() -> new ImageException(file, "backing format '" + name + "' is not supported"));
+        return match.orElseThrow(() -> new ImageException(file, "format '" + name + "' is not supported ("
+                + String.join(", ", formatNames()) + " are)"));
+    }
+
+    /** The names of the formats read, as --format takes them, in alphabetical order. */
+    public static List<String> formatNames() {
+        return FORMATS.stream().map(ImageFormat::name).sorted().toList();
     }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -63,20 +64,62 @@ public final class OpenContext {
         if (named.isAbsolute()) {
             return named;
         }
-        Path dir = from.path().map(p -> p.toAbsolutePath().getParent()).orElse(Path.of(""));
+        Path dir = directoryOf(from);
         return dir == null ? named : dir.resolve(named);
     }
 
     /**
-     * Opens the backing file named {@code name} inside {@code from}, read-only. {@code format} is the
-     * format the parent declares (null to probe). A file already in this chain is a loop: an error.
+     * Finds the file {@code file} describes (an extent, a segment, an external data file): the first
+     * candidate that exists. None existing is an error that names every path tried.
+     */
+    public Path find(Storage from, RelatedFile file) throws ImageException {
+        Map<Path, String> paths = file.paths(directoryOf(from));
+        for (Path path : paths.keySet()) {
+            if (Files.isRegularFile(path) || Files.exists(path) && !Files.isDirectory(path)) {
+                return path;
+            }
+        }
+        throw notFound(from, file, paths);
+    }
+
+    /**
+     * Opens the backing file named {@code name} inside {@code from}, read-only, as qemu resolves it.
+     * {@code format} is the format the image declares (null to probe).
      */
     public VirtualDisk openBacking(Storage from, String name, String format) throws IOException {
-        Path path = resolve(from, name);
-        String shown = path.toString();
-        if (!Files.exists(path)) {
-            throw new ImageException(from.name(), "backing file '" + name + "' not found (looked for " + shown + ")");
+        return open(from, RelatedFile.of("backing file", name).exact(name, null).format(format));
+    }
+
+    /**
+     * Opens the disk {@code file} describes (a backing file, a parent disk), read-only: the first
+     * candidate that exists and passes the identity check. A file already in this chain is a loop,
+     * an error; so is a candidate that cannot be opened. When no candidate will do, the message
+     * names every path tried, or every candidate that is not the right disk and why.
+     */
+    public VirtualDisk open(Storage from, RelatedFile file) throws IOException {
+        Map<Path, String> paths = file.paths(directoryOf(from));
+        List<String> wrong = new ArrayList<>();
+        for (Path path : paths.keySet()) {
+            if (!Files.exists(path)) {
+                continue;
+            }
+            VirtualDisk disk = openInChain(from, path, file.format());
+            String mismatch = file.identity() == null ? null : file.identity().mismatch(disk);
+            if (mismatch == null) {
+                return disk;
+            }
+            disk.close();
+            wrong.add(path + " " + mismatch);
         }
+        if (!wrong.isEmpty()) {
+            throw new ImageException(from.name(), file.role() + " '" + file.name() + "' not found: "
+                    + String.join("; ", wrong));
+        }
+        throw notFound(from, file, paths);
+    }
+
+    private VirtualDisk openInChain(Storage from, Path path, String format) throws IOException {
+        String shown = path.toString();
         Path real = realPath(path);
         int seen = chain.indexOf(real);
         if (seen >= 0) {
@@ -91,9 +134,21 @@ public final class OpenContext {
         List<String> longerNames = new ArrayList<>(names);
         longer.add(real);
         longerNames.add(shown);
-        OpenContext child = new OpenContext(new OpenOptions(null, 0, false),
+        OpenContext child = new OpenContext(OpenOptions.readOnly(),
                 Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings);
         return Images.open(path, shown, format, child);
+    }
+
+    private static ImageException notFound(Storage from, RelatedFile file, Map<Path, String> paths) {
+        List<String> tried = new ArrayList<>();
+        paths.forEach((path, label) -> tried.add(path + label));
+        return new ImageException(from.name(), file.role() + " '" + file.name() + "' not found ("
+                + (tried.isEmpty() ? "no name to look for" : "looked for " + String.join(", ", tried)) + ")"
+                + (file.wantedBy() == null ? "" : ", " + file.wantedBy()));
+    }
+
+    private static Path directoryOf(Storage from) {
+        return from.path().map(p -> p.toAbsolutePath().getParent()).orElse(null);
     }
 
     /** The files of the chain so far, top first, as shown to the user. */

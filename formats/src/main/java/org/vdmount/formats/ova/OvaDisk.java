@@ -40,7 +40,7 @@ final class OvaDisk implements VirtualDisk {
         DiskInfo inner = disk.info();
         info.subformat(inner.format() + (inner.subformat() == null ? "" : " " + inner.subformat()))
                 .virtualSize(disk.size()).clusterSize(inner.clusterSize()).compression(inner.compression());
-        for (Map.Entry<String, String> d : inner.details().entrySet()) {
+        for (Map.Entry<String, Object> d : inner.details().entrySet()) {
             info.details().putIfAbsent(d.getKey(), d.getValue());
         }
         info.files().add(archive.name());

@@ -49,7 +49,7 @@ public final class OverlayDisk extends AbstractVirtualDisk {
         this.info = new DiskInfo(overlay.name(), "vdmount-overlay")
                 .virtualSize(base.size())
                 .clusterSize(header.blockSize())
-                .detail("base image", header.baseName());
+                .detail("base-image", header.baseName());
         info.files().add(overlay.name());
     }
 

@@ -1,9 +1,9 @@
 package org.vdmount.formats.qcow2;
 
 import java.io.IOException;
-import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.RunKind;
+import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;
 

@@ -7,14 +7,13 @@ import java.util.List;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.Run;
-import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.VirtualDisk;
 
 /**
  * One open qcow2 layer, read-only: the active state or one internal snapshot. Reading, the backing
- * fall-through and read coalescing come from {@link AbstractVirtualDisk}; this class maps clusters
- * and decodes compressed ones.
+ * fall-through, read coalescing and parallel decoding come from {@link AbstractVirtualDisk}; this
+ * class maps clusters and decodes compressed ones.
  */
 final class Qcow2Disk extends AbstractVirtualDisk {
     private final ClusterMap clusters;
@@ -35,27 +34,13 @@ final class Qcow2Disk extends AbstractVirtualDisk {
     }
 
     @Override
-    public void read(ByteBuffer dst, long offset) throws IOException {
-        int length = dst.remaining();
-        if (length >= 4 * clusterSize) {
-            checkRange(offset, length);
-            int[] compressedRuns = {0};
-            clusters.map(offset, length, run -> {
-                if (run.kind() == RunKind.COMPRESSED) {
-                    compressedRuns[0]++;
-                }
-            });
-            if (ParallelReads.worthSplitting(compressedRuns[0])) {
-                ParallelReads.read(dst, offset, clusterSize, super::read);
-                return;
-            }
-        }
-        super.read(dst, offset);
+    protected void mapLocal(long offset, long length, RunSink sink) throws IOException {
+        clusters.map(offset, length, sink);
     }
 
     @Override
-    protected void mapLocal(long offset, long length, RunSink sink) throws IOException {
-        clusters.map(offset, length, sink);
+    protected int compressedBlockSize() {
+        return clusterSize;
     }
 
     @Override

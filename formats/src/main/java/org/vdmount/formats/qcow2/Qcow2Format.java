@@ -2,9 +2,9 @@ package org.vdmount.formats.qcow2;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.ImageFormat;
 import org.vdmount.formats.OpenContext;
+import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 
@@ -19,7 +19,8 @@ import org.vdmount.formats.VirtualDisk;
  * <p>Layout of the package: {@link Qcow2Header} and {@link HeaderExtensions} parse and check the
  * first cluster, {@link SnapshotTable} the snapshot directory, {@link Qcow2Opener} assembles a disk,
  * {@link ClusterMap} (with {@link L2Cache} and {@link RunMerger}) maps virtual ranges to runs, and
- * {@link CompressedClusters} decodes compressed clusters with {@link DeflateCodec} or {@link ZstdCodec}.
+ * {@link CompressedClusters} finds compressed clusters for the shared
+ * {@link org.vdmount.formats.compress.CompressedBlocks} reader.
  */
 public final class Qcow2Format implements ImageFormat {
 
@@ -30,7 +31,9 @@ public final class Qcow2Format implements ImageFormat {
 
     @Override
     public boolean probe(ByteBuffer head) {
-        return head.remaining() >= 4 && head.getInt(head.position()) == Qcow2Header.MAGIC;
+        // Version 1 shares the magic: it is qemu's older "qcow" format, refused by name elsewhere.
+        return head.remaining() >= 4 && head.getInt(head.position()) == Qcow2Header.MAGIC
+                && (head.remaining() < 8 || head.getInt(head.position() + 4) != 1);
     }
 
     @Override

@@ -4,7 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,8 +11,10 @@ import java.util.stream.Collectors;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.OpenContext;
+import org.vdmount.formats.RelatedFile;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.compress.Codec;
 import org.vdmount.formats.io.FileStorage;
 
 /**
@@ -80,11 +81,8 @@ final class Qcow2Opener {
                 if (ext.dataFileName == null || ext.dataFileName.isEmpty()) {
                     throw new ImageException(file, "uses an external data file but does not name it");
                 }
-                Path path = context.resolve(storage, ext.dataFileName);
-                if (!Files.exists(path)) {
-                    throw new ImageException(file, "external data file '" + ext.dataFileName
-                            + "' not found (looked for " + path + ")");
-                }
+                Path path = context.find(storage, RelatedFile.of("external data file", ext.dataFileName)
+                        .exact(ext.dataFileName, null));
                 FileStorage opened = FileStorage.openReadOnly(path, path.toString());
                 resources.add(opened);
                 data = opened;
@@ -100,7 +98,7 @@ final class Qcow2Opener {
             L2Cache l2Cache = new L2Cache(storage, header.clusterSize(), fileSize);
             ClusterMap map = new ClusterMap(file, header, l1, l2Cache, storage, data);
             CompressedClusters compressed = new CompressedClusters(storage, clusterBits, fileSize,
-                    header.compressionType() == 1);
+                    header.compressionType() == 1 ? Codec.Kind.ZSTD : Codec.Kind.DEFLATE);
             DiskInfo info = info(header, ext, size, fileSize, compression, backingName, dataFile, data, snapshots,
                     snapshot);
             resources.add(0, () -> {
@@ -232,18 +230,18 @@ final class Qcow2Opener {
                 .compression(compression);
         info.files().add(file);
         info.detail("version", header.version());
-        info.detail("refcount_bits", 1 << header.refcountOrder());
-        info.detail("extended_l2", header.extendedL2());
-        info.detail("lazy_refcounts", header.hasCompatible(Qcow2Header.COMPAT_LAZY_REFCOUNTS));
+        info.detail("refcount-bits", 1 << header.refcountOrder());
+        info.detail("extended-l2", header.extendedL2());
+        info.detail("lazy-refcounts", header.hasCompatible(Qcow2Header.COMPAT_LAZY_REFCOUNTS));
         if (dataFile != null) {
             info.files().add(dataFile);
-            info.detail("data_file", HeaderExtensions.printable(ext.dataFileName));
-            info.detail("data_file_raw", header.hasAutoclear(Qcow2Header.AUTOCLEAR_DATA_FILE_RAW));
+            info.detail("data-file", HeaderExtensions.printable(ext.dataFileName));
+            info.detail("data-file-raw", header.hasAutoclear(Qcow2Header.AUTOCLEAR_DATA_FILE_RAW));
         }
         if (backingName != null) {
-            info.detail("backing_file", HeaderExtensions.printable(backingName));
+            info.detail("backing-file", HeaderExtensions.printable(backingName));
             if (ext.backingFormat != null) {
-                info.detail("backing_format", HeaderExtensions.printable(ext.backingFormat));
+                info.detail("backing-format", HeaderExtensions.printable(ext.backingFormat));
             }
         }
         if (ext.bitmaps) {
@@ -252,7 +250,7 @@ final class Qcow2Opener {
         info.detail("dirty", header.hasIncompatible(Qcow2Header.INCOMPAT_DIRTY));
         info.detail("corrupt", header.hasIncompatible(Qcow2Header.INCOMPAT_CORRUPT));
         if (snapshot != null) {
-            info.detail("reading_snapshot", snapshot.id() + " (" + snapshot.name() + ")");
+            info.detail("reading-snapshot", snapshot.id() + " (" + snapshot.name() + ")");
         }
         for (SnapshotTable.Entry s : snapshots) {
             info.snapshots().add(s.info());

@@ -15,6 +15,7 @@ public final class RawFormat implements ImageFormat {
         return "raw";
     }
 
+    /** Any bytes are a raw disk; probing chooses raw only when no other signature matches. */
     @Override
     public boolean probe(ByteBuffer head) {
         return true;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.cache.TableCache;
 
 /**
  * A COWD extent ("VMDK3"; ESX vmfsSparse snapshot deltas): a 32-bit header, a grain directory of

@@ -202,9 +202,9 @@ final class Descriptor {
                 throw new ImageException(file, "offset out of range in extent " + bad);
             }
         }
-        if (!type.equals("ZERO") && (name == null || name.isEmpty())) {
-            throw new ImageException(file, "extent has no file name: " + bad);
-        }
+        // A missing or empty file name ("RW 10240 SPARSE \"\"", as FreeBSD's mkimg writes) is allowed
+        // here: in an embedded descriptor the lone sparse extent is the file itself, whatever its
+        // name. The opener refuses it when it has to open a file by that name.
         return new ExtentLine(access, sectors, type, name, offset, number, line);
     }
 

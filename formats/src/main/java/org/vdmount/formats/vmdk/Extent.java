@@ -3,26 +3,17 @@ package org.vdmount.formats.vmdk;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import org.vdmount.formats.Concatenation;
 import org.vdmount.formats.ImageException;
-import org.vdmount.formats.RunSink;
 
 /** One extent of a VMDK disk: a stretch of the virtual disk and how its bytes are stored. */
-interface Extent extends Closeable {
-
-    /** Length of the extent in bytes. */
-    long length();
-
-    /**
-     * Describes {@code [offset, offset + length)} of this extent (offsets local to it) as runs whose
-     * virtual offsets are shifted by {@code base}, the extent's start in the disk.
-     */
-    void map(long offset, long length, long base, RunSink sink) throws IOException;
+interface Extent extends Concatenation.Part, Closeable {
 
     /**
      * Fills {@code dst} with bytes from {@code offset} (local) of a compressed grain this extent
-     * described with {@code locator}.
+     * described with {@code locator}; {@code base} is the extent's start in the disk.
      */
-    default void readCompressed(long offset, long locator, ByteBuffer dst) throws IOException {
+    default void readCompressed(long offset, long locator, long base, ByteBuffer dst) throws IOException {
         throw new ImageException(toString(), "no compressed grains in this extent");
     }
 

@@ -3,10 +3,14 @@ package org.vdmount.formats.vmdk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import org.vdmount.formats.RunMerger;
+import org.vdmount.formats.ImageException;
 import org.vdmount.formats.RunKind;
+import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.cache.TableCache;
+import org.vdmount.formats.compress.Codec;
+import org.vdmount.formats.compress.CompressedBlocks;
 
 /**
  * What the three sparse extent kinds (hosted KDMV, ESXi COWD, seSparse) share: a grain directory of
@@ -29,7 +33,7 @@ abstract class GrainExtent implements Extent {
     protected final int tableEntries;
     private final long tableCount;
     private final TableCache tables;
-    private volatile CompressedGrains grains;
+    private volatile CompressedBlocks grains;
 
     GrainExtent(Storage storage, long length, int grainBytes, int tableEntries, long tableCount, TableCache tables)
             throws IOException {
@@ -115,22 +119,57 @@ abstract class GrainExtent implements Extent {
     }
 
     @Override
-    public void readCompressed(long offset, long locator, ByteBuffer dst) throws IOException {
-        grains().read(offset, locator, dst);
+    public void readCompressed(long offset, long locator, long base, ByteBuffer dst) throws IOException {
+        long grainStart = offset - offset % grainBytes;
+        grains().read(locator, base + grainStart, (int) (offset - grainStart), dst);
     }
 
     /** Created on first use: only streamOptimized extents ever need it. */
-    private CompressedGrains grains() {
-        CompressedGrains g = grains;
+    private CompressedBlocks grains() {
+        CompressedBlocks g = grains;
         if (g == null) {
             synchronized (this) {
                 if (grains == null) {
-                    grains = new CompressedGrains(storage, fileSize, grainBytes, markers());
+                    // A stream's last grain may be short when the disk ends inside it: zeros follow.
+                    grains = new CompressedBlocks(storage, "grain", grainBytes, Codec.Kind.ZLIB, true,
+                            this::locateGrain);
                 }
                 g = grains;
             }
         }
         return g;
+    }
+
+    /**
+     * Where the deflated bytes of the grain at {@code at} lie: after its 12-byte marker (LBA, size)
+     * when the extent has markers; else up to twice a grain, as far as the file goes.
+     */
+    private void locateGrain(long at, long grainStart, CompressedBlocks.Stored where) throws IOException {
+        int limit = 2 * grainBytes + 4096;
+        if (!markers()) {
+            long available = Math.min(limit, fileSize - at);
+            if (at <= 0 || available <= 0) {
+                throw new ImageException(storage.name(), "compressed grain at virtual offset " + grainStart
+                        + " lies at host offset " + at + ", past the end of the file (" + fileSize + " bytes)");
+            }
+            where.set(at, (int) available);
+            return;
+        }
+        if (at <= 0 || at > fileSize - 12) {
+            throw new ImageException(storage.name(), "compressed grain at virtual offset " + grainStart
+                    + " lies at host offset " + at + ", past the end of the file (" + fileSize + " bytes)");
+        }
+        long size = read(at, 12).getInt(8) & 0xffffffffL;
+        if (size == 0 || size > limit) {
+            throw new ImageException(storage.name(), "compressed grain at virtual offset " + grainStart
+                    + " (host offset " + at + ") has an impossible size of " + size + " bytes");
+        }
+        if (size > fileSize - at - 12) {
+            throw new ImageException(storage.name(), "compressed grain at virtual offset " + grainStart
+                    + " (host offset " + at + ") is truncated: " + size + " bytes wanted, the file ends after "
+                    + (fileSize - at - 12));
+        }
+        where.set(at + 12, (int) size);
     }
 
     protected final ByteBuffer read(long at, int n) throws IOException {
@@ -146,6 +185,11 @@ abstract class GrainExtent implements Extent {
 
     @Override
     public void close() throws IOException {
+        tables.clear(this);
+        CompressedBlocks g = grains;
+        if (g != null) {
+            g.clear();
+        }
         storage.close();
     }
 

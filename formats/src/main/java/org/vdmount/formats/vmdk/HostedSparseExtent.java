@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.cache.TableCache;
 
 /**
  * A hosted sparse extent (KDMV): monolithicSparse, twoGbMaxExtentSparse, streamOptimized and

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.cache.TableCache;
 
 /**
  * A streamOptimized extent whose footer (and so grain directory) is missing, typically a download

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.cache.TableCache;
 
 /**
  * An seSparse extent (ESXi 6.5+ snapshot deltas and thin disks over 2 TiB): a 512-byte constant

@@ -3,6 +3,7 @@ package org.vdmount.formats.vmdk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
 
@@ -22,6 +23,7 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
     static final int FLAG_MARKERS = 1 << 17;
     static final long GD_AT_END = -1L;
     static final int COMPRESSION_DEFLATE = 1;
+    private static final byte[] NEWLINE_TEST = {'\n', ' ', '\r', '\n'};
     /** 1 MiB grains; VMware uses 64 KiB. */
     static final long MAX_GRAIN_SECTORS = 2048;
     static final int MAX_GTES_PER_GT = 1 << 16;
@@ -82,6 +84,26 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
         return buf.flip();
     }
 
+    /**
+     * The four bytes "\n \r\n" at offset 73 let a reader detect a file damaged by a text-mode
+     * copy. Checked after the fields that say more: a fuzzed or zeroed header is then reported for
+     * its impossible values, and a text-mode copy is named only when the bytes show its marks.
+     */
+    private static void checkNewlineBytes(ByteBuffer b, int flags, String file, String where) throws ImageException {
+        byte[] found = new byte[4];
+        b.get(73, found);
+        if ((flags & FLAG_NEWLINE_TEST) == 0 || Arrays.equals(found, NEWLINE_TEST)) {
+            return;
+        }
+        String hex = String.format("%02x %02x %02x %02x", found[0], found[1], found[2], found[3]);
+        // A text-mode copy turns "\n" into "\r\n" (to Windows) or "\r\n" into "\n" (from it).
+        boolean textMode = found[0] == '\r' && found[1] == '\n' || found[0] == '\n' && found[1] == ' '
+                && found[2] == '\n';
+        throw new ImageException(file, where + "the newline-detection bytes at offset 73 are " + hex
+                + " instead of 0a 20 0d 0a: the header is damaged" + (textMode
+                ? ", as by a copy in text mode (FTP ASCII), which corrupts every binary file" : ""));
+    }
+
     private static SparseHeader parse(ByteBuffer b, String file, boolean footer) throws ImageException {
         String where = footer ? "footer: " : "";
         if (b.getInt(0) != MAGIC) {
@@ -102,11 +124,6 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
             throw new ImageException(file, where + "sparse extent version " + Integer.toUnsignedString(version)
                     + " is not supported (1 to 3 are)");
         }
-        if ((flags & FLAG_NEWLINE_TEST) != 0 && !(b.get(73) == '\n' && b.get(74) == ' '
-                && b.get(75) == '\r' && b.get(76) == '\n')) {
-            throw new ImageException(file, where + "the newline test bytes are damaged: the file was probably "
-                    + "copied in text mode (FTP ASCII), which corrupts every binary file");
-        }
         if (grainSize < 1 || grainSize > MAX_GRAIN_SECTORS) {
             throw new ImageException(file, where + "grain size of " + Long.toUnsignedString(grainSize)
                     + " sectors is out of range (1 to " + MAX_GRAIN_SECTORS + ")");
@@ -126,6 +143,7 @@ record SparseHeader(int version, int flags, long capacity, long grainSize, long 
         if ((flags & FLAG_COMPRESSED) != 0 && algorithm != COMPRESSION_DEFLATE) {
             throw new ImageException(file, where + "compression algorithm " + algorithm + " is not supported");
         }
+        checkNewlineBytes(b, flags, file, where);
         return new SparseHeader(version, flags, capacity, grainSize, descriptorOffset, descriptorSize, gtes,
                 rgd, gd, overhead, algorithm, footer);
     }

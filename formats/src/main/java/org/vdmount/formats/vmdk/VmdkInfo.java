@@ -34,7 +34,8 @@ final class VmdkInfo {
         }
         if (descriptor != null) {
             for (Map.Entry<String, String> k : descriptor.keys().entrySet()) {
-                info.detail(k.getKey(), k.getValue());
+                String key = DiskInfo.key(k.getKey());
+                info.detail(key, key.equals("version") ? number(k.getValue()) : k.getValue());
             }
         }
         for (int i = 0; i < extents.size(); i++) {
@@ -45,7 +46,9 @@ final class VmdkInfo {
         }
         if (descriptor != null) {
             for (Map.Entry<String, String> k : descriptor.ddb().entrySet()) {
-                info.detail(k.getKey(), k.getValue());
+                String key = DiskInfo.key(k.getKey());
+                boolean numeric = key.startsWith("ddb.geometry.") || key.equals("ddb.virtual-hw-version");
+                info.detail(key, numeric ? number(k.getValue()) : k.getValue());
             }
         }
         if (parent != null) {
@@ -53,6 +56,11 @@ final class VmdkInfo {
         }
         info.files().addAll(files);
         return info;
+    }
+
+    /** A decimal number as a number, anything else as written. */
+    private static Object number(String value) {
+        return value.matches("0|[1-9][0-9]{0,17}") ? (Object) Long.parseLong(value) : value;
     }
 
     /** A sparse file opened on its own, without a descriptor. */

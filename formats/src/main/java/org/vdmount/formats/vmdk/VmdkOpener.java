@@ -4,24 +4,26 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import org.vdmount.formats.Concatenation;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.OpenContext;
+import org.vdmount.formats.RelatedFile;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.cache.TableCache;
 import org.vdmount.formats.io.FileStorage;
 
 /** Opens one VMDK file: finds its descriptor, opens every extent and the parent, builds the info. */
 final class VmdkOpener {
     private final Storage storage;
     private final OpenContext context;
-    private final TableCache tables = new TableCache();
+    private final TableCache tables = TableCache.shared();
     private final List<Extent> extents = new ArrayList<>();
     private final List<ExtentLine> lines = new ArrayList<>();
     private final List<Closeable> others = new ArrayList<>();
@@ -78,7 +80,7 @@ final class VmdkOpener {
                 parent = openParent(descriptor);
             }
             info = VmdkInfo.describe(storage.name(), descriptor, extents, lines, parent, files, fileBytes);
-            return new VmdkDisk(extents, lines, parent, info, others);
+            return new VmdkDisk(new Concatenation<>(extents), lines, parent, info, others);
         } catch (IOException | RuntimeException e) {
             for (Extent x : extents) {
                 closeQuietly(x);
@@ -189,39 +191,35 @@ final class VmdkOpener {
     }
 
     private Storage openExtentFile(ExtentLine line) throws IOException {
-        Path path = context.resolve(storage, line.file());
-        if (!Files.exists(path)) {
-            throw new ImageException(storage.name(), "extent file '" + line.file() + "' not found (looked for "
-                    + path + "), wanted by " + line.cite());
+        if (line.file() == null || line.file().isEmpty()) {
+            throw new ImageException(storage.name(), "extent has no file name: " + line.cite());
         }
+        Path path = context.find(storage, RelatedFile.of("extent file", line.file())
+                .written(line.file(), null)
+                .wantedBy("wanted by " + line.cite()));
         FileStorage file = FileStorage.openReadOnly(path, path.toString());
         files.add(file.name());
         fileBytes += file.size();
         return file;
     }
 
+    /**
+     * The parent of a snapshot delta, found through parentFileNameHint. VMware writes absolute host
+     * paths ("C:\VMs\base.vmdk"); evidence copies keep only the directory's contents, so the same
+     * file name next to the child is tried too. A CID that does not match is only a warning: VMware
+     * itself reads on.
+     */
     private VirtualDisk openParent(Descriptor descriptor) throws IOException {
         String hint = descriptor.parentFileNameHint();
-        Path path = context.resolve(storage, hint);
-        String name = hint;
-        if (!Files.exists(path)) {
-            // VMware writes absolute host paths ("C:\VMs\base.vmdk"); evidence copies keep only the
-            // directory's contents, so look for the same file name next to the child.
-            String base = hint.substring(Math.max(hint.lastIndexOf('/'), hint.lastIndexOf('\\')) + 1);
-            Path sibling = base.isEmpty() ? null : context.resolve(storage, base);
-            if (sibling == null || !Files.exists(sibling)) {
-                throw new ImageException(storage.name(), "parent disk '" + hint + "' not found (looked for "
-                        + path + "), named by parentFileNameHint=\"" + hint + "\"");
-            }
-            name = base;
-        }
-        VirtualDisk parent = context.openBacking(storage, name, null);
+        VirtualDisk parent = context.open(storage, RelatedFile.of("parent disk", hint)
+                .written(hint, null)
+                .wantedBy("named by parentFileNameHint=\"" + hint + "\""));
         long wanted = descriptor.cid("parentCID");
-        String parentCid = parent.info().details().get("CID");
+        Object parentCid = parent.info().details().get("cid");
         if (wanted >= 0 && wanted != Descriptor.NO_PARENT && parentCid != null) {
             long actual;
             try {
-                actual = Long.parseLong(parentCid, 16);
+                actual = Long.parseLong(parentCid.toString(), 16);
             } catch (NumberFormatException e) {
                 actual = -1;
             }

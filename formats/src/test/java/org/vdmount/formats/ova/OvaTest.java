@@ -82,8 +82,8 @@ class OvaTest {
             assertEquals("ova", disk.info().format());
             assertEquals("vmdk streamOptimized", disk.info().subformat());
             TestImages.assertSameBytes(raw1, disk);
-            assertEquals("2", disk.info().details().get("disks"));
-            String d1 = disk.info().details().get("disk.1");
+            assertEquals(2, disk.info().details().get("disks"));
+            String d1 = (String) disk.info().details().get("disk.1");
             assertTrue(d1.startsWith("disk1.vmdk, " + Files.size(disk1) + " bytes in the archive, vmdk streamOptimized"
                     + ", virtual size " + (5 << 20)), d1);
             assertEquals("disk2.vmdk, " + Files.size(disk2) + " bytes in the archive, vmdk",

@@ -271,8 +271,8 @@ class Qcow2HostileTest {
         Qcow2Fixtures.patchLong(image, 72, 0b11);
         List<String> warnings = new ArrayList<>();
         try (VirtualDisk disk = Images.open(image, OpenOptions.readOnly(), warnings::add)) {
-            assertEquals("true", disk.info().details().get("dirty"));
-            assertEquals("true", disk.info().details().get("corrupt"));
+            assertEquals(true, disk.info().details().get("dirty"));
+            assertEquals(true, disk.info().details().get("corrupt"));
             TestImages.assertSameBytes(expected, disk);
         }
         assertEquals(2, warnings.size(), warnings.toString());

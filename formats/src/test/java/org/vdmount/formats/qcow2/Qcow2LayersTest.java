@@ -37,7 +37,7 @@ class Qcow2LayersTest {
                 "write -z 128k 64k", "write -P 0x63 300000 100000", "write -z 2M 100k",
                 "write -P 0x64 4M 4k", "discard 5M 1M", "write -c -P 0x65 6M " + clusterSize, "write -z 7M 512k");
         try (VirtualDisk disk = Images.open(top)) {
-            assertEquals("true", disk.info().details().get("extended_l2"));
+            assertEquals(true, disk.info().details().get("extended-l2"));
             TestImages.assertSameBytes(TestImages.qemuRaw(top), disk);
         }
     }
@@ -62,8 +62,8 @@ class Qcow2LayersTest {
             assertEquals(6 * MIB, mid.size());
             assertEquals("v2", base.info().subformat());
             assertTrue(base.backing().isEmpty());
-            assertEquals("../mid.qcow2", disk.info().details().get("backing_file"));
-            assertEquals("qcow2", disk.info().details().get("backing_format"));
+            assertEquals("../mid.qcow2", disk.info().details().get("backing-file"));
+            assertEquals("qcow2", disk.info().details().get("backing-format"));
             TestImages.assertSameBytes(TestImages.qemuRaw(top), disk);
         }
     }
@@ -90,8 +90,8 @@ class Qcow2LayersTest {
         TestImages.qemuIo(image, "qcow2", "write -P 0x41 0 100k", "write -P 0x42 1M 64k", "write -z 32k 64k",
                 "write -P 0x43 3M 1000");
         try (VirtualDisk disk = Images.open(image)) {
-            assertEquals("ext.data", disk.info().details().get("data_file"));
-            assertEquals(String.valueOf(rawData.equals("on")), disk.info().details().get("data_file_raw"));
+            assertEquals("ext.data", disk.info().details().get("data-file"));
+            assertEquals(rawData.equals("on"), disk.info().details().get("data-file-raw"));
             assertEquals(List.of(image.toString(), dir.resolve("ext.data").toString()), disk.info().files());
             TestImages.assertSameBytes(TestImages.qemuRaw(image), disk);
         }

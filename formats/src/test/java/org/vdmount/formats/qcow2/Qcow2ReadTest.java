@@ -36,8 +36,8 @@ class Qcow2ReadTest {
         assertEquals(expectedCluster, info.clusterSize());
         assertEquals(SIZE, info.virtualSize());
         assertEquals(java.nio.file.Files.size(image), info.fileSize());
-        assertEquals(compat.equals("0.10") ? "2" : "3", info.details().get("version"));
-        assertEquals("16", info.details().get("refcount_bits"));
+        assertEquals(compat.equals("0.10") ? 2 : 3, info.details().get("version"));
+        assertEquals(16, info.details().get("refcount-bits"));
         assertEquals("deflate", info.compression());
     }
 
@@ -50,8 +50,8 @@ class Qcow2ReadTest {
         TestImages.qemuImg(dir, "bitmap", "--add", image.toString(), "b0");
         DiskInfo info = checkAgainstQemu(image, "v3");
         assertEquals("present (ignored)", info.details().get("bitmaps"));
-        assertEquals("true", info.details().get("lazy_refcounts"));
-        assertEquals("64", info.details().get("refcount_bits"));
+        assertEquals(true, info.details().get("lazy-refcounts"));
+        assertEquals(64, info.details().get("refcount-bits"));
     }
 
     @ParameterizedTest(name = "compat={0} cluster_size={1}")

@@ -84,9 +84,22 @@ public final class TestImages {
 
     /** qemu's view of an image's bytes: {@code qemu-img convert -O raw}. */
     public static Path qemuRaw(Path image) throws IOException, InterruptedException {
+        return qemuRaw(image, null);
+    }
+
+    /**
+     * qemu's view of an image's bytes, read as {@code format} (null: as qemu probes it; a fixed VHD,
+     * whose signature is at its end, qemu probes as raw).
+     */
+    public static Path qemuRaw(Path image, String format) throws IOException, InterruptedException {
         Path raw = image.resolveSibling(image.getFileName() + ".qemu.raw");
         Files.deleteIfExists(raw);
-        qemuImg(image.getParent(), "convert", "-O", "raw", image.toString(), raw.toString());
+        List<String> args = new ArrayList<>(List.of("convert"));
+        if (format != null) {
+            args.addAll(List.of("-f", format));
+        }
+        args.addAll(List.of("-O", "raw", image.toString(), raw.toString()));
+        qemuImg(image.getParent(), args.toArray(String[]::new));
         return raw;
     }
 
@@ -117,6 +130,77 @@ public final class TestImages {
                 }
             }
         }
+    }
+
+    /**
+     * Asserts that {@code disk} reads as qemu reads {@code image} (opened as {@code qemuFormat}), for
+     * images too large to convert: our bytes go to a sparse file (the runs our map calls zero are
+     * left as holes, all-zero blocks are not written) and {@code qemu-img compare} checks every byte
+     * of it against qemu's own reading, using block status on both sides to skip what both hold as
+     * zeros. A hole where qemu has data, or data where qemu has zeros, is a difference.
+     */
+    public static void assertSameAsQemu(Path image, String qemuFormat, VirtualDisk disk)
+            throws IOException, InterruptedException {
+        assertSameAsQemu(image, qemuFormat, "", disk);
+    }
+
+    /**
+     * As {@link #assertSameAsQemu(Path, String, VirtualDisk)}, with options for qemu's driver
+     * ("force_size_calc=current_size,"), given as the start of an --image-opts string.
+     */
+    public static void assertSameAsQemu(Path image, String qemuFormat, String driverOptions, VirtualDisk disk)
+            throws IOException, InterruptedException {
+        String theirs = "driver=" + qemuFormat + "," + driverOptions + "file.filename=" + image.toString().replace(",", ",,");
+        String info = qemuImg(image.getParent(), "info", "--output=json", "--image-opts", theirs);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"virtual-size\": (\\d+)").matcher(info);
+        if (!m.find()) {
+            fail("no virtual size in qemu-img info: " + info);
+        }
+        assertEquals(Long.parseLong(m.group(1)), disk.size(), "virtual size");
+        Path ours = image.resolveSibling(image.getFileName() + ".vdmount.raw");
+        Files.deleteIfExists(ours);
+        try (FileChannel out = FileChannel.open(ours, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            out.truncate(0);
+            List<org.vdmount.formats.Run> runs = new ArrayList<>();
+            disk.map(0, disk.size(), runs::add);
+            ByteBuffer buf = ByteBuffer.allocate(1 << 20);
+            for (org.vdmount.formats.Run run : runs) {
+                if (run.kind().readsAsZero()) {
+                    continue;
+                }
+                for (long at = run.offset(); at < run.end(); at += buf.capacity()) {
+                    buf.clear().limit((int) Math.min(buf.capacity(), run.end() - at));
+                    disk.read(buf, at);
+                    buf.flip();
+                    if (!allZero(buf)) {
+                        while (buf.hasRemaining()) {
+                            out.write(buf, at + buf.position());
+                        }
+                    }
+                }
+            }
+            if (out.size() < disk.size()) {
+                out.write(ByteBuffer.allocate(1), disk.size() - 1);
+            }
+        }
+        try {
+            Result r = runAllowingFailure(image.getParent(), "qemu-img", "compare", "--image-opts",
+                    "driver=raw,file.filename=" + ours.toString().replace(",", ",,"), theirs);
+            if (r.exit() != 0) {
+                fail("vdmount and qemu read " + image + " differently: " + r.output().strip());
+            }
+        } finally {
+            Files.deleteIfExists(ours);
+        }
+    }
+
+    private static boolean allZero(ByteBuffer b) {
+        for (int i = b.position(); i < b.limit(); i++) {
+            if (b.get(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Writes {@code length} bytes of a repeatable pattern (seeded) at {@code offset} of a raw file. */

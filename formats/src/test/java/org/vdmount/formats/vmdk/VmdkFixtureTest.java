@@ -65,7 +65,7 @@ class VmdkFixtureTest {
             assertEquals(List.of(RunKind.DATA, RunKind.ZERO, RunKind.DATA, RunKind.UNREADABLE, RunKind.DATA),
                     runs.stream().map(Run::kind).toList());
             assertEquals("custom", disk.info().subformat());
-            assertEquals("lsilogic", disk.info().details().get("ddb.adapterType"));
+            assertEquals("lsilogic", disk.info().details().get("ddb.adapter-type"));
         }
     }
 

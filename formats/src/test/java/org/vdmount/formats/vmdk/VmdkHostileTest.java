@@ -132,7 +132,7 @@ class VmdkHostileTest {
         refused(sparse, "sparse extent version 77 is not supported");
         Files.write(sparse, good);
         VmdkFixtures.patch(sparse, 73, le(4).putInt(0, 0x0a0a200a));
-        refused(sparse, "copied in text mode");
+        refused(sparse, "as by a copy in text mode (FTP ASCII)");
         Files.write(sparse, good);
         VmdkFixtures.patch(sparse, 36, le(8).putLong(0, 1L << 30));
         refused(sparse, "embedded descriptor of 1073741824 sectors is out of range");
@@ -190,13 +190,13 @@ class VmdkHostileTest {
         long grain = firstCompressedGrain(s);
         byte[] good = Files.readAllBytes(s);
         VmdkFixtures.patch(s, grain + 8, le(4).putInt(0, 100));
-        refused(s, "compressed grain at offset " + grain + " is truncated");
+        refused(s, "compressed grain at virtual offset 0 (host offset " + (grain + 12) + ") is truncated");
         Files.write(s, good);
         VmdkFixtures.patch(s, grain + 8, le(4).putInt(0, 0x7fffffff));
-        refused(s, "compressed grain at offset " + grain + " has an impossible size");
+        refused(s, "compressed grain at virtual offset 0 (host offset " + grain + ") has an impossible size");
         Files.write(s, good);
         VmdkFixtures.patch(s, grain + 12 + 40, ByteBuffer.wrap(new byte[64]));
-        refused(s, "compressed grain at offset " + grain);
+        refused(s, "compressed grain at virtual offset 0 (host offset " + (grain + 12) + ") is damaged");
     }
 
     /**

@@ -96,7 +96,7 @@ class VmdkQemuTest {
             String subformat = options.replaceAll(".*subformat=([A-Za-z]+).*", "$1");
             assertEquals(subformat, disk.info().subformat());
             if (options.contains("adapter_type=lsilogic")) {
-                assertEquals("lsilogic", disk.info().details().get("ddb.adapterType"));
+                assertEquals("lsilogic", disk.info().details().get("ddb.adapter-type"));
             }
             if (subformat.equals("streamOptimized")) {
                 assertEquals("deflate", disk.info().compression());
@@ -179,9 +179,9 @@ class VmdkQemuTest {
         TestImages.qemuIo(top, "vmdk", "write -P 0x73 100k 4k", "write -P 0x74 11M 1M");
         assertReadsLikeQemu(top);
         try (VirtualDisk disk = Images.open(top)) {
-            assertEquals("mid.vmdk", disk.info().details().get("parentFileNameHint"));
+            assertEquals("mid.vmdk", disk.info().details().get("parent-file-name-hint"));
             VirtualDisk parent = disk.backing().orElseThrow();
-            assertEquals("base.vmdk", parent.info().details().get("parentFileNameHint"));
+            assertEquals("base.vmdk", parent.info().details().get("parent-file-name-hint"));
             assertTrue(parent.backing().isPresent());
         }
     }
@@ -191,13 +191,14 @@ class VmdkQemuTest {
         Path vmdk = convert("info.vmdk", "subformat=monolithicSparse,adapter_type=lsilogic,hwversion=7");
         try (VirtualDisk disk = Images.open(vmdk)) {
             var d = disk.info().details();
-            assertEquals("1", d.get("version"));
-            assertEquals("ffffffff", d.get("parentCID"));
+            assertEquals(1L, d.get("version"));
+            assertEquals("ffffffff", d.get("parent-cid"));
             // qemu prints the random CID in hex without leading zeros (one time in 16, 7 digits).
-            assertTrue(d.get("CID").matches("[0-9a-f]{1,8}"), d.get("CID"));
-            assertEquals("7", d.get("ddb.virtualHWVersion"));
-            assertTrue(d.get("extent.1").startsWith("RW "), d.get("extent.1"));
-            assertTrue(d.get("extent.1").contains("KDMV"), d.get("extent.1"));
+            assertTrue(((String) d.get("cid")).matches("[0-9a-f]{1,8}"), (String) d.get("cid"));
+            assertEquals(7L, d.get("ddb.virtual-hw-version"));
+            String extent = (String) d.get("extent.1");
+            assertTrue(extent.startsWith("RW "), extent);
+            assertTrue(extent.contains("KDMV"), extent);
             assertEquals(SIZE, disk.info().virtualSize());
             assertEquals(List.of(vmdk.toString()), disk.info().files());
         }

@@ -15,9 +15,10 @@ import java.util.List;
  * @param readWrite  whether writes go to the image itself (--rw)
  * @param overlay    file that takes the writes while the image stays untouched (--overlay), or null
  * @param index      device number to ask the transport for (--index), or -1 for any
+ * @param format     the image's format as --format named it, or null to recognise it by content
  */
 public record AttachOptions(Path image, String transport, String snapshot, int diskNumber, boolean partscan, int threads,
-        boolean readWrite, Path overlay, int index) {
+        boolean readWrite, Path overlay, int index, String format) {
 
     /**
      * Server threads when not asked for: one per two CPUs, from 1 to 4. The programs doing the I/O
@@ -47,6 +48,9 @@ public record AttachOptions(Path image, String transport, String snapshot, int d
         }
         if (index >= 0) {
             args.addAll(List.of("--index", Integer.toString(index)));
+        }
+        if (format != null) {
+            args.addAll(List.of("--format", format));
         }
         args.add("--");
         args.add(image.toAbsolutePath().toString());

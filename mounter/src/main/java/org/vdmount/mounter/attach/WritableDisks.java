@@ -25,7 +25,7 @@ final class WritableDisks {
         if (options.readWrite() && options.snapshot() != null) {
             throw new UserError("a snapshot is read-only: --rw cannot go with --snapshot (use --overlay)");
         }
-        OpenOptions open = new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite());
+        OpenOptions open = new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite(), options.format());
         VirtualDisk disk = Images.open(image, open, warnings);
         try {
             if (options.overlay() != null) {

@@ -61,6 +61,9 @@ public final class AttachCommand implements Callable<Integer> {
     @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Which disk of a multi-disk container (OVA), from 1.")
     int diskNumber;
 
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
+    String format;
+
     @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over nbd, the partitions the kernel finds are removed again).")
     boolean noPartscan;
 
@@ -90,7 +93,7 @@ public final class AttachCommand implements Callable<Integer> {
         }
         Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
         AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads,
-                readWrite, overlayFile, index);
+                readWrite, overlayFile, index, format);
         if (server) {
             return ServerMain.run(options);
         }

@@ -12,8 +12,8 @@ import picocli.CommandLine.Parameters;
 public final class ImageOptions {
 
     @Parameters(index = "0", paramLabel = "IMAGE",
-            description = "Disk image: raw file or block device, qcow2, VMDK (descriptor or extent), OVA. "
-                    + "The format is recognised from the content, never from the file name.")
+            description = "Disk image: raw file or block device, qcow2, VMDK (descriptor or extent), OVA, VHD, VHDX, "
+                    + "VDI, Parallels. The format is recognised from the content, never from the file name.")
     Path image;
 
     @Option(names = "--snapshot", paramLabel = "S",
@@ -24,6 +24,9 @@ public final class ImageOptions {
             description = "For containers of several disks (OVA): read disk N, counted from 1.")
     int disk;
 
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
+    String format;
+
     public Path image() {
         return image;
     }
@@ -33,7 +36,7 @@ public final class ImageOptions {
         if (disk < 0) {
             throw new UserError("--disk counts from 1");
         }
-        OpenOptions options = new OpenOptions(snapshot, disk, false);
+        OpenOptions options = new OpenOptions(snapshot, disk, false, format);
         return Images.open(image, options, warning -> System.err.println("vdmount: warning: " + warning));
     }
 }

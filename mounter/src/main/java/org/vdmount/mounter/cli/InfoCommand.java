@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         description = {
             "Describe an image: format, sizes, backing chain, snapshots, partitions.",
             "",
-            "Shows the format and subformat, virtual size, size on disk, cluster size, compression, the backing chain with each member's format, internal snapshots, and the partition table of the virtual disk (like qemu-img info and mmls together).",
+            "Shows the format and subformat, virtual size, size on disk (the space the files take, as du counts it), cluster or block size, compression, the backing or parent chain with each member's format, internal snapshots, what the format records (creator, UUIDs, geometry...), and the partition table of the virtual disk (like qemu-img info and mmls together). With --json, numbers and flags are JSON numbers and booleans.",
             "",
             "The image is opened read-only; nothing is written."},
         footer = {"", "Examples:", "  vdmount info disk.qcow2", "  vdmount info --json disk.vmdk | jq .partitions"})
@@ -42,37 +42,44 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (VirtualDisk disk = image.openReadOnly()) {
             PrintStream out = System.out;
+            List<String> files = new ArrayList<>();
+            for (VirtualDisk d = disk; d != null; d = d.backing().orElse(null)) {
+                files.addAll(d.info().files());
+            }
+            AllocatedSizes allocated = AllocatedSizes.of(files);
             PartitionReport partitions = PartitionReport.of(disk);
             if (json) {
-                Map<String, Object> report = layer(disk.info());
-                report.put("backing-chain", chain(disk));
+                Map<String, Object> report = layer(disk.info(), allocated);
+                report.put("backing-chain", chain(disk, allocated));
                 report.putAll(partitions.toJson());
                 out.println(Json.write(report));
             } else {
-                printText(out, disk, partitions);
+                printText(out, disk, partitions, allocated);
             }
             partitions.warnings().forEach(w -> System.err.println("vdmount: warning: " + w));
         }
         return 0;
     }
 
-    private static List<Map<String, Object>> chain(VirtualDisk disk) {
+    private static List<Map<String, Object>> chain(VirtualDisk disk, AllocatedSizes allocated) {
         List<Map<String, Object>> members = new ArrayList<>();
         Optional<VirtualDisk> next = disk.backing();
         while (next.isPresent()) {
-            members.add(layer(next.get().info()));
+            members.add(layer(next.get().info(), allocated));
             next = next.get().backing();
         }
         return members;
     }
 
-    private static Map<String, Object> layer(DiskInfo info) {
+    private static Map<String, Object> layer(DiskInfo info, AllocatedSizes sizes) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("filename", info.name());
         m.put("format", info.format());
         m.put("subformat", info.subformat());
         m.put("virtual-size", info.virtualSize());
         m.put("file-size", info.fileSize() < 0 ? null : info.fileSize());
+        long allocated = sizes.total(info.files());
+        m.put("size-on-disk", allocated < 0 ? null : allocated);
         m.put("cluster-size", info.clusterSize() == 0 ? null : info.clusterSize());
         m.put("compression", info.compression());
         m.put("files", info.files());
@@ -92,8 +99,9 @@ public final class InfoCommand implements Callable<Integer> {
         return m;
     }
 
-    private static void printText(PrintStream out, VirtualDisk disk, PartitionReport partitions) {
-        printLayer(out, disk.info(), "");
+    private static void printText(PrintStream out, VirtualDisk disk, PartitionReport partitions,
+            AllocatedSizes allocated) {
+        printLayer(out, disk.info(), "", allocated);
         Optional<VirtualDisk> next = disk.backing();
         if (next.isPresent()) {
             out.println("backing chain:");
@@ -107,11 +115,15 @@ public final class InfoCommand implements Callable<Integer> {
         partitions.printText(out);
     }
 
-    private static void printLayer(PrintStream out, DiskInfo info, String indent) {
+    private static void printLayer(PrintStream out, DiskInfo info, String indent, AllocatedSizes sizes) {
         row(out, indent, "image", info.name());
         row(out, indent, "format", formatName(info));
         row(out, indent, "virtual size", Sizes.human(info.virtualSize()) + " (" + info.virtualSize() + " bytes)");
-        if (info.fileSize() >= 0) {
+        long allocated = sizes.total(info.files());
+        if (allocated >= 0) {
+            row(out, indent, "size on disk", Sizes.human(allocated) + " (" + allocated + " bytes allocated"
+                    + (info.fileSize() >= 0 ? "; the files are " + info.fileSize() + " bytes long)" : ")"));
+        } else if (info.fileSize() >= 0) {
             row(out, indent, "file size", Sizes.human(info.fileSize()) + " (" + info.fileSize() + " bytes)");
         }
         if (info.clusterSize() > 0) {
@@ -123,7 +135,7 @@ public final class InfoCommand implements Callable<Integer> {
         if (info.files().size() > 1) {
             row(out, indent, "files", String.join(", ", info.files()));
         }
-        info.details().forEach((k, v) -> row(out, indent, k, v));
+        info.details().forEach((k, v) -> row(out, indent, k, String.valueOf(v)));
         if (!info.snapshots().isEmpty()) {
             out.println(indent + "snapshots:");
             out.printf("%s  %-4s %-20s %10s %-19s %s%n", indent, "ID", "NAME", "VM SIZE", "DATE", "VM CLOCK");

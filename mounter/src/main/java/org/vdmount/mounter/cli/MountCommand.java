@@ -66,6 +66,9 @@ public final class MountCommand implements Callable<Integer> {
     @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Disk N of an OVA.")
     int diskNumber;
 
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
+    String format;
+
     @Override
     public Integer call() throws Exception {
         if (!Files.exists(image)) {
@@ -79,7 +82,7 @@ public final class MountCommand implements Callable<Integer> {
         Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
         AttachOptions attach = new AttachOptions(image, transport, snapshot, diskNumber, !wanted.equals("disk"),
                 AttachOptions.defaultThreads(),
-                readWrite, overlayFile, -1);
+                readWrite, overlayFile, -1, format);
         String chosen = Transports.choose(transport).name();
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
         int id = ServerLauncher.launch(attach.serverArgs(chosen), quiet, System.err);

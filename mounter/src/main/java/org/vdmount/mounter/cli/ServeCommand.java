@@ -103,6 +103,9 @@ public final class ServeCommand implements Callable<Integer> {
                 + "images, in order (the first names the first image...).")
     List<String> exportNames = new ArrayList<>();
 
+    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
+    String format;
+
     @Option(names = "--snapshot", paramLabel = "NAME",
             description = "Serve this internal snapshot (name or id) of each image instead of its current state.")
     String snapshot;
@@ -209,7 +212,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private NbdExports open(List<VirtualDisk> disks, PrintWriter err) throws IOException {
-        OpenOptions options = new OpenOptions(snapshot, disk, readWrite);
+        OpenOptions options = new OpenOptions(snapshot, disk, readWrite, format);
         List<NbdExport> exports = new ArrayList<>();
         Set<String> names = new HashSet<>();
         for (int i = 0; i < images.size(); i++) {

@@ -1,4 +1,4 @@
-package org.vdmount.formats.qcow2;
+package org.vdmount.formats;
 
 import com.google.common.base.Throwables;
 import com.google.common.util.concurrent.Uninterruptibles;
@@ -11,10 +11,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Splits a large read of compressed clusters into pieces decoded on several cores at once: inflating
- * is CPU bound, and a reader such as {@code vdmount cat} asks for one big range at a time. The caller
- * takes pieces too; the pool's threads never split again (a backing file's read inside a
- * piece runs in place), so a piece never waits on the pool and the pool cannot deadlock.
+ * Splits a large read of compressed blocks (of any format) into pieces decoded on several cores at
+ * once: inflating is CPU bound, and a reader such as {@code vdmount cat} asks for one big range at a
+ * time. The caller takes pieces too; the pool's threads never split again (a backing file's read
+ * inside a piece runs in place), so a piece never waits on the pool and the pool cannot deadlock.
+ * Used by {@link AbstractVirtualDisk#read}, never by formats themselves.
  */
 final class ParallelReads {
     /**
@@ -24,6 +25,8 @@ final class ParallelReads {
     static final int THREADS = Math.max(4, Runtime.getRuntime().availableProcessors());
     /** Bytes per piece: a few clusters, so that pieces balance but a piece is worth a hand-off. */
     static final int PIECE_BYTES = 256 * 1024;
+    /** Fewer compressed blocks than this in a read are decoded in place: a hand-off costs more. */
+    static final int MIN_BLOCKS = 4;
 
     /** A range piece: read {@code length} bytes at virtual {@code offset} into {@code dst}. */
     @FunctionalInterface
@@ -33,7 +36,7 @@ final class ParallelReads {
 
     private static final class Worker extends Thread {
         Worker(Runnable task) {
-            super(task, "qcow2-decompress");
+            super(task, "vdmount-decompress");
             setDaemon(true);
         }
     }
@@ -45,25 +48,30 @@ final class ParallelReads {
     private ParallelReads() {
     }
 
-    /** Whether a read of this many compressed clusters should be split here. */
-    static boolean worthSplitting(int compressedClusters) {
-        return compressedClusters >= 4 && !(Thread.currentThread() instanceof Worker);
+    /** Whether this thread may split a read: pool threads never do. */
+    static boolean maySplit() {
+        return !(Thread.currentThread() instanceof Worker);
+    }
+
+    /** Whether a read of this many compressed blocks should be split. */
+    static boolean worthSplitting(int compressedBlocks) {
+        return compressedBlocks >= MIN_BLOCKS && maySplit();
     }
 
     /**
-     * Reads {@code [offset, offset + dst.remaining())} as small pieces cut on cluster boundaries,
+     * Reads {@code [offset, offset + dst.remaining())} as small pieces cut on block boundaries,
      * which the caller and up to {@code THREADS - 1} pool threads claim in turn until none is left:
      * a thread the scheduler delays holds up one small piece, not a quarter of the read. The caller
      * waits for the pieces, never for helpers still queued behind other reads (they find nothing
      * left and return). Then advances {@code dst} past the range.
      */
-    static void read(ByteBuffer dst, long offset, int clusterSize, PieceReader reader) throws IOException {
+    static void read(ByteBuffer dst, long offset, int blockSize, PieceReader reader) throws IOException {
         int length = dst.remaining();
         int base = dst.position();
         long end = offset + length;
-        long firstCluster = offset & -(long) clusterSize;
-        long pieceBytes = (long) clusterSize * Math.max(1, PIECE_BYTES / clusterSize);
-        int pieces = (int) ((end - firstCluster + pieceBytes - 1) / pieceBytes);
+        long firstBlock = offset - Math.floorMod(offset, (long) blockSize);
+        long pieceBytes = (long) blockSize * Math.max(1, PIECE_BYTES / blockSize);
+        int pieces = (int) ((end - firstBlock + pieceBytes - 1) / pieceBytes);
         AtomicInteger next = new AtomicInteger();
         CountDownLatch done = new CountDownLatch(pieces);
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -72,8 +80,8 @@ final class ParallelReads {
             while ((i = next.getAndIncrement()) < pieces) {
                 try {
                     if (failure.get() == null) {
-                        long from = Math.max(offset, firstCluster + i * pieceBytes);
-                        long to = Math.min(end, firstCluster + (i + 1) * pieceBytes);
+                        long from = Math.max(offset, firstBlock + i * pieceBytes);
+                        long to = Math.min(end, firstBlock + (i + 1) * pieceBytes);
                         reader.read(slice(dst, base, offset, from, to), from);
                     }
                 } catch (Throwable e) {

@@ -1,4 +1,4 @@
-package org.vdmount.formats.qcow2;
+package org.vdmount.formats.compress;
 
 import io.airlift.compress.MalformedInputException;
 import io.airlift.compress.zstd.ZstdDecompressor;
@@ -8,7 +8,7 @@ import io.airlift.compress.zstd.ZstdDecompressor;
  * full, and the input's last sector may hold the start of the next cluster's frame; so frames are
  * delimited here (by walking their block headers) and each one handed to the decoder alone.
  */
-final class ZstdCodec implements ClusterCodec {
+final class ZstdCodec implements Codec {
     private static final int FRAME_MAGIC = 0xFD2FB528;
     private static final int SKIPPABLE_MAGIC = 0x184D2A50;
     private static final int SKIPPABLE_MASK = 0xFFFFFFF0;
@@ -16,11 +16,18 @@ final class ZstdCodec implements ClusterCodec {
     private static final int[] CONTENT_SIZE_BYTES = {0, 2, 4, 8};
 
     private final ZstdDecompressor decoder = new ZstdDecompressor();
+    private boolean ended;
+
+    @Override
+    public boolean ended() {
+        return ended;
+    }
 
     @Override
     public int decompress(byte[] in, int inLength, byte[] out, int outLength) throws DamagedException {
         int at = 0;
         int produced = 0;
+        ended = false;
         while (produced < outLength) {
             if (inLength - at < 4) {
                 break;
@@ -47,6 +54,7 @@ final class ZstdCodec implements ClusterCodec {
                 throw new DamagedException("zstd data is damaged (" + e.getMessage() + ")");
             }
             at += length;
+            ended = true;
         }
         return produced;
     }

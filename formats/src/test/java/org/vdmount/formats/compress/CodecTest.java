@@ -1,8 +1,10 @@
-package org.vdmount.formats.qcow2;
+package org.vdmount.formats.compress;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.airlift.compress.zstd.ZstdCompressor;
 import java.io.ByteArrayOutputStream;
@@ -15,7 +17,7 @@ import org.vdmount.formats.testing.TestImages;
  * The codecs on what qemu may legally store: data followed by the start of the next cluster's data
  * in the same sector, and (zstd) a cluster split over several frames with a skippable frame between.
  */
-class ClusterCodecTest {
+class CodecTest {
     private static final int CLUSTER = 65536;
 
     private static byte[] cluster() {
@@ -49,10 +51,10 @@ class ClusterCodecTest {
     @Test
     void zstdRefusesGarbageAndTruncation() {
         byte[] garbage = TestImages.pattern(500, 3);
-        assertThrows(ClusterCodec.DamagedException.class,
+        assertThrows(Codec.DamagedException.class,
                 () -> new ZstdCodec().decompress(garbage, garbage.length, new byte[CLUSTER], CLUSTER));
         byte[] frame = zstd(cluster(), 0, CLUSTER);
-        assertThrows(ClusterCodec.DamagedException.class,
+        assertThrows(Codec.DamagedException.class,
                 () -> new ZstdCodec().decompress(frame, frame.length / 2, new byte[CLUSTER], CLUSTER));
     }
 
@@ -66,10 +68,26 @@ class ClusterCodecTest {
         int n = deflater.deflate(buf);
         Arrays.fill(buf, n, n + 300, (byte) 0x5a); // what follows in the sector
         byte[] out = new byte[CLUSTER];
-        DeflateCodec codec = new DeflateCodec();
+        DeflateCodec codec = new DeflateCodec(false);
         assertEquals(CLUSTER, codec.decompress(buf, n + 300, out, CLUSTER));
         assertArrayEquals(data, out);
         // The same decoder is reused: a truncated stream gives short output, not an old cluster.
         assertEquals(true, codec.decompress(buf, n / 2, out, CLUSTER) < CLUSTER);
+        assertFalse(codec.ended(), "a cut stream has not ended");
+    }
+
+    @Test
+    void zlibStreamsEndingEarlySayTheyEnded() throws Exception {
+        byte[] data = TestImages.pattern(1000, 5);
+        Deflater deflater = new Deflater(6, false);
+        deflater.setInput(data);
+        deflater.finish();
+        byte[] buf = new byte[4096];
+        int n = deflater.deflate(buf);
+        Codec codec = Codec.Kind.ZLIB.create();
+        byte[] out = new byte[CLUSTER];
+        assertEquals(1000, codec.decompress(buf, n, out, CLUSTER));
+        assertTrue(codec.ended());
+        assertArrayEquals(data, Arrays.copyOf(out, 1000));
     }
 }

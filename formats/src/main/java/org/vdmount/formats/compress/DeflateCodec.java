@@ -1,11 +1,16 @@
-package org.vdmount.formats.qcow2;
+package org.vdmount.formats.compress;
 
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
-/** compression_type 0: raw deflate (no zlib header or checksum), as qemu writes it. */
-final class DeflateCodec implements ClusterCodec {
-    private final Inflater inflater = new Inflater(true);
+/** Deflate, raw (qcow2, as qemu writes it) or zlib-wrapped (VMDK grains). */
+final class DeflateCodec implements Codec {
+    private final Inflater inflater;
+    private boolean ended;
+
+    DeflateCodec(boolean zlibWrapped) {
+        this.inflater = new Inflater(!zlibWrapped);
+    }
 
     @Override
     public int decompress(byte[] in, int inLength, byte[] out, int outLength) throws DamagedException {
@@ -23,9 +28,18 @@ final class DeflateCodec implements ClusterCodec {
                 }
                 produced += n;
             }
+            ended = inflater.finished();
         } catch (DataFormatException e) {
             throw new DamagedException("deflate data is damaged (" + e.getMessage() + ")");
+        } finally {
+            // Drop the input reference: the scratch buffer is reused by the next block.
+            inflater.reset();
         }
         return produced;
+    }
+
+    @Override
+    public boolean ended() {
+        return ended;
     }
 }

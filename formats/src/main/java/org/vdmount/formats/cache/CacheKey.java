@@ -1,4 +1,4 @@
-package org.vdmount.formats.io;
+package org.vdmount.formats.cache;
 
 /**
  * The key of a cache shared by several open images: which image (or extent) owns the entry, and

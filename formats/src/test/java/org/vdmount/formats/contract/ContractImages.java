@@ -1,0 +1,85 @@
+package org.vdmount.formats.contract;
+
+import static org.vdmount.formats.testing.TestImages.qemuImg;
+import static org.vdmount.formats.testing.TestImages.qemuIo;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.vdmount.formats.testing.TestImages;
+
+/**
+ * The images the contract test runs on: one per format and subformat, made from the same raw
+ * disk with the real tools. A new format adds its lines here.
+ */
+final class ContractImages {
+    static final long SIZE = 8L << 20;
+
+    /** Makes the image in {@code dir} from {@code raw} (the disk's bytes) and returns its path. */
+    @FunctionalInterface
+    interface Builder {
+        Path build(Path dir, Path raw) throws Exception;
+    }
+
+    /** @param qemuFormat the format qemu reads it as (it probes a fixed VHD as raw) */
+    record Image(String name, String qemuFormat, Builder builder) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private ContractImages() {
+    }
+
+    static List<Image> all() {
+        List<Image> images = new ArrayList<>();
+        images.add(new Image("raw", "raw", (dir, raw) -> raw));
+        images.add(convert("qcow2", "qcow2"));
+        images.add(convert("qcow2-compressed", "qcow2", "-c", "-o", "cluster_size=16384"));
+        images.add(new Image("qcow2-chain", "qcow2", ContractImages::qcow2Chain));
+        images.add(convert("vmdk-monolithicSparse", "vmdk", "-o", "subformat=monolithicSparse"));
+        images.add(convert("vmdk-streamOptimized", "vmdk", "-o", "subformat=streamOptimized"));
+        images.add(convert("vmdk-twoGbMaxExtentFlat", "vmdk", "-o", "subformat=twoGbMaxExtentFlat"));
+        return images;
+    }
+
+    /** The disk every image holds: data, written zeros, holes, and data at unaligned places. */
+    static void writeRaw(Path raw) throws Exception {
+        Files.deleteIfExists(raw);
+        TestImages.writePattern(raw, 0, 1 << 20, 1);
+        TestImages.writePattern(raw, 1 << 20, 1 << 20, -1); // replaced by zeros below
+        TestImages.writePattern(raw, (5L << 20) + 512, (1 << 20) + 4097, 2);
+        TestImages.writePattern(raw, SIZE - 1536, 1536, 3);
+        try (FileChannel ch = FileChannel.open(raw, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(1 << 20), 1 << 20);
+        }
+    }
+
+    static Image convert(String name, String format, String... options) {
+        return new Image(name, format, (dir, raw) -> {
+            Path out = dir.resolve(name + "." + format);
+            List<String> args = new ArrayList<>(List.of("convert", "-f", "raw", "-O", format));
+            args.addAll(List.of(options));
+            args.add(raw.toString());
+            args.add(out.toString());
+            qemuImg(dir, args.toArray(String[]::new));
+            return out;
+        });
+    }
+
+    /** A base holding the disk, and a child over it with data of its own and a hole punched in. */
+    private static Path qcow2Chain(Path dir, Path raw) throws Exception {
+        Path base = dir.resolve("chain-base.qcow2");
+        Path top = dir.resolve("chain-top.qcow2");
+        qemuImg(dir, "convert", "-f", "raw", "-O", "qcow2", raw.toString(), base.toString());
+        qemuImg(dir, "create", "-f", "qcow2", "-b", base.getFileName().toString(), "-F", "qcow2",
+                top.toString());
+        qemuIo(top, "qcow2", "write -P 0x5a 300k 100k", "write -z 6M 64k", "write -P 0x11 7M 5000");
+        return top;
+    }
+}
