@@ -45,6 +45,8 @@ final class ContractImages {
         images.add(convert("vmdk-monolithicSparse", "vmdk", "-o", "subformat=monolithicSparse"));
         images.add(convert("vmdk-streamOptimized", "vmdk", "-o", "subformat=streamOptimized"));
         images.add(convert("vmdk-twoGbMaxExtentFlat", "vmdk", "-o", "subformat=twoGbMaxExtentFlat"));
+        images.add(convert("vhd-dynamic", "vpc", "-o", "subformat=dynamic"));
+        images.add(convert("vhd-fixed", "vpc", "-o", "subformat=fixed,force_size=on"));
         return images;
     }
 
