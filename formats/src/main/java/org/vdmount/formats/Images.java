@@ -12,6 +12,7 @@ import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.qcow2.Qcow2Format;
 import org.vdmount.formats.raw.RawFormat;
 import org.vdmount.formats.vhd.VhdFormat;
+import org.vdmount.formats.vhdx.VhdxFormat;
 import org.vdmount.formats.vmdk.VmdkFormat;
 
 /** Opens images: recognises the format by content and builds the whole backing chain. */
@@ -24,6 +25,7 @@ public final class Images {
             new Qcow2Format(),
             new VmdkFormat(),
             new OvaFormat(),
+            new VhdxFormat(),
             new VhdFormat(),
             new RawFormat());
     private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);

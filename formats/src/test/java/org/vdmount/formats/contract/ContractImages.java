@@ -4,6 +4,7 @@ import static org.vdmount.formats.testing.TestImages.qemuImg;
 import static org.vdmount.formats.testing.TestImages.qemuIo;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +26,21 @@ final class ContractImages {
         Path build(Path dir, Path raw) throws Exception;
     }
 
-    /** @param qemuFormat the format qemu reads it as (it probes a fixed VHD as raw) */
-    record Image(String name, String qemuFormat, Builder builder) {
+    /** Where in a built image its own structures are, {start, length} pairs, for the damage test. */
+    @FunctionalInterface
+    interface Structures {
+        List<long[]> of(Path image) throws Exception;
+    }
+
+    /**
+     * @param qemuFormat the format qemu reads it as (it probes a fixed VHD as raw)
+     * @param structures where its headers and tables are, beyond its first sectors and its end
+     */
+    record Image(String name, String qemuFormat, Builder builder, Structures structures) {
+        Image(String name, String qemuFormat, Builder builder) {
+            this(name, qemuFormat, builder, image -> List.of());
+        }
+
         @Override
         public String toString() {
             return name;
@@ -47,7 +61,29 @@ final class ContractImages {
         images.add(convert("vmdk-twoGbMaxExtentFlat", "vmdk", "-o", "subformat=twoGbMaxExtentFlat"));
         images.add(convert("vhd-dynamic", "vpc", "-o", "subformat=dynamic"));
         images.add(convert("vhd-fixed", "vpc", "-o", "subformat=fixed,force_size=on"));
+        images.add(withStructures(convert("vhdx-dynamic", "vhdx", "-o", "subformat=dynamic,block_size=1M"),
+                ContractImages::vhdxStructures));
+        images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
+                ContractImages::vhdxStructures));
         return images;
+    }
+
+    private static Image withStructures(Image image, Structures structures) {
+        return new Image(image.name(), image.qemuFormat(), image.builder(), structures);
+    }
+
+    /** A VHDX's headers, region tables, and the first bytes of its metadata and BAT regions. */
+    private static List<long[]> vhdxStructures(Path image) throws Exception {
+        List<long[]> out = new ArrayList<>(List.of(new long[] {0, 8}, new long[] {65536, 80},
+                new long[] {131072, 80}, new long[] {196608, 80}, new long[] {262144, 80}));
+        ByteBuffer regions = ByteBuffer.allocate(80).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(image)) {
+            ch.read(regions, 196608);
+        }
+        for (int i = 0; i < 2; i++) {
+            out.add(new long[] {regions.getLong(16 + 32 * i + 16), 256});
+        }
+        return out;
     }
 
     /** The disk every image holds: data, written zeros, holes, and data at unaligned places. */

@@ -180,12 +180,16 @@ class ContractTest {
         long head = Math.min(size, 1 << 20);
         long tail = Math.min(size, 64 << 10);
         Random random = new Random(image.name().hashCode() * 31L);
+        List<long[]> structures = image.structures().of(path);
         int refused = 0;
         try (FileChannel file = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             for (int i = 0; i < MUTATIONS; i++) {
-                // Headers first (the first sector, then 4 KiB), the tables that follow, the footers.
-                int where = random.nextInt(10);
-                long at = where < 3 ? (long) (random.nextDouble() * Math.min(size, 512))
+                // Headers first (the first sector, then 4 KiB), the tables that follow, the footers,
+                // and the structures the image says it has elsewhere.
+                int where = random.nextInt(structures.isEmpty() ? 10 : 13);
+                long[] spot = where >= 10 ? structures.get(random.nextInt(structures.size())) : null;
+                long at = spot != null ? spot[0] + (long) (random.nextDouble() * spot[1])
+                        : where < 3 ? (long) (random.nextDouble() * Math.min(size, 512))
                         : where < 5 ? (long) (random.nextDouble() * Math.min(size, 4096))
                         : where < 8 ? (long) (random.nextDouble() * head)
                         : size - 1 - (long) (random.nextDouble() * (where == 8 ? Math.min(size, 512) : tail));
