@@ -11,6 +11,7 @@ import org.vdmount.formats.io.FileStorage;
 import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.qcow2.Qcow2Format;
 import org.vdmount.formats.raw.RawFormat;
+import org.vdmount.formats.vdi.VdiFormat;
 import org.vdmount.formats.vhd.VhdFormat;
 import org.vdmount.formats.vhdx.VhdxFormat;
 import org.vdmount.formats.vmdk.VmdkFormat;
@@ -26,6 +27,7 @@ public final class Images {
             new VmdkFormat(),
             new OvaFormat(),
             new VhdxFormat(),
+            new VdiFormat(),
             new VhdFormat(),
             new RawFormat());
     private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);

@@ -99,8 +99,13 @@ public final class OpenContext {
     public VirtualDisk open(Storage from, RelatedFile file) throws IOException {
         Map<Path, String> paths = file.paths(directoryOf(from));
         List<String> wrong = new ArrayList<>();
-        for (Path path : paths.keySet()) {
+        for (Map.Entry<Path, String> candidate : paths.entrySet()) {
+            Path path = candidate.getKey();
             if (!Files.exists(path)) {
+                continue;
+            }
+            if (file.peek() != null && !mayBe(file.peek(), path)) {
+                candidate.setValue(candidate.getValue() + " (another disk)");
                 continue;
             }
             VirtualDisk disk = openInChain(from, path, file.format());
@@ -116,6 +121,14 @@ public final class OpenContext {
                     + String.join("; ", wrong));
         }
         throw notFound(from, file, paths);
+    }
+
+    private static boolean mayBe(RelatedFile.Peek peek, Path path) {
+        try {
+            return peek.mayBe(path);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private VirtualDisk openInChain(Storage from, Path path, String format) throws IOException {

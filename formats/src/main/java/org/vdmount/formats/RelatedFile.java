@@ -1,5 +1,6 @@
 package org.vdmount.formats;
 
+import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,6 +23,16 @@ public final class RelatedFile {
         String mismatch(VirtualDisk candidate);
     }
 
+    /**
+     * A cheap look at a candidate file before it is opened (its header's UUID, say): false skips
+     * it. For searches among many files, where opening each, with its own chain, would cost much
+     * and could meet the image itself.
+     */
+    @FunctionalInterface
+    public interface Peek {
+        boolean mayBe(Path candidate) throws IOException;
+    }
+
     private record Candidate(String name, String source, boolean foreign) {
     }
 
@@ -31,6 +42,7 @@ public final class RelatedFile {
     private String wantedBy;
     private String format;
     private IdentityCheck identity;
+    private Peek peek;
 
     private RelatedFile(String role, String name) {
         this.role = role;
@@ -82,6 +94,12 @@ public final class RelatedFile {
         return this;
     }
 
+    /** A look at each candidate before it is opened; candidates it turns down are skipped. */
+    public RelatedFile peek(Peek look) {
+        this.peek = look;
+        return this;
+    }
+
     public String role() {
         return role;
     }
@@ -96,6 +114,10 @@ public final class RelatedFile {
 
     IdentityCheck identity() {
         return identity;
+    }
+
+    Peek peek() {
+        return peek;
     }
 
     String wantedBy() {

@@ -63,6 +63,8 @@ final class ContractImages {
         images.add(convert("vhd-fixed", "vpc", "-o", "subformat=fixed,force_size=on"));
         images.add(withStructures(convert("vhdx-dynamic", "vhdx", "-o", "subformat=dynamic,block_size=1M"),
                 ContractImages::vhdxStructures));
+        images.add(convert("vdi-dynamic", "vdi"));
+        images.add(convert("vdi-static", "vdi", "-o", "static=on"));
         images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
                 ContractImages::vhdxStructures));
         return images;
