@@ -2,6 +2,7 @@ package org.vdmount.formats;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -9,6 +10,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import org.vdmount.formats.io.FileStorage;
 import org.vdmount.formats.ova.OvaFormat;
+import org.vdmount.formats.parallels.ParallelsFormat;
 import org.vdmount.formats.qcow2.Qcow2Format;
 import org.vdmount.formats.raw.RawFormat;
 import org.vdmount.formats.vdi.VdiFormat;
@@ -18,6 +20,9 @@ import org.vdmount.formats.vmdk.VmdkFormat;
 
 /** Opens images: recognises the format by content and builds the whole backing chain. */
 public final class Images {
+    /** The file that describes a Parallels bundle, a directory given as the image. */
+    private static final String BUNDLE_DESCRIPTOR = "DiskDescriptor.xml";
+
     /** How much of a file's start probing looks at. */
     public static final int PROBE_BYTES = ProbeBytes.HEAD_BYTES;
 
@@ -28,6 +33,7 @@ public final class Images {
             new OvaFormat(),
             new VhdxFormat(),
             new VdiFormat(),
+            new ParallelsFormat(),
             new VhdFormat(),
             new RawFormat());
     private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);
@@ -52,6 +58,10 @@ public final class Images {
     }
 
     static VirtualDisk open(Path path, String name, String formatName, OpenContext context) throws IOException {
+        if (Files.isDirectory(path) && Files.isRegularFile(path.resolve(BUNDLE_DESCRIPTOR))) {
+            // A Parallels bundle (a .hdd directory) is read through its descriptor.
+            return open(path.resolve(BUNDLE_DESCRIPTOR), name + "/" + BUNDLE_DESCRIPTOR, formatName, context);
+        }
         FileStorage storage = FileStorage.open(path, name, context.isTop() && context.options().writable());
         try {
             String forced = context.isTop() ? context.options().format() : formatName;

@@ -65,6 +65,7 @@ final class ContractImages {
                 ContractImages::vhdxStructures));
         images.add(convert("vdi-dynamic", "vdi"));
         images.add(convert("vdi-static", "vdi", "-o", "static=on"));
+        images.add(convert("parallels", "parallels", "-o", "cluster_size=64K"));
         images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
                 ContractImages::vhdxStructures));
         return images;
