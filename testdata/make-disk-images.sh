@@ -1,14 +1,15 @@
 #!/bin/bash
 # Builds (once, cached) the disks the attach tests use: one 64 MiB GPT disk, partition 1 ext4 and
 # partition 2 FAT, both holding files of known content, in every container the tests attach:
-# raw, qcow2, deflate qcow2, a 3-deep qcow2 backing chain, and VMDK monolithicSparse,
-# streamOptimized, twoGbMaxExtentSparse and a snapshot delta. Prints the cache directory, which
+# raw, qcow2, deflate qcow2, a 3-deep qcow2 backing chain, VMDK monolithicSparse,
+# streamOptimized, twoGbMaxExtentSparse and a snapshot delta, and dynamic VHDX and VDI.
+# Prints the cache directory, which
 # also holds files.sha256 (the checksums of the files inside the file systems).
 # Needs: sfdisk, mke2fs, mkfs.vfat, mcopy, qemu-img, qemu-io.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DISK_CACHE:-$here/cache/disks}
-stamp=$cache/.complete-v2
+stamp=$cache/.complete-v3
 if [ -f "$stamp" ]; then
     echo "$cache"
     exit 0
@@ -66,6 +67,8 @@ qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw stream.vmd
 qemu-img convert -f raw -O vmdk -o subformat=twoGbMaxExtentSparse disk.raw split.vmdk
 qemu-img create -q -f vmdk -b sparse.vmdk -F vmdk delta.vmdk
 qemu-io -f vmdk -c 'write -P 0x77 62M 64K' delta.vmdk >/dev/null
+qemu-img convert -f raw -O vhdx -o subformat=dynamic disk.raw dynamic.vhdx
+qemu-img convert -f raw -O vdi disk.raw dynamic.vdi
 # qemu's reading of the images whose bytes differ from disk.raw, for the tests to compare with.
 for name in chain-top.qcow2 delta.vmdk; do
     qemu-img convert -O raw "$name" "$name.qemu.raw"

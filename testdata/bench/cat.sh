@@ -26,7 +26,7 @@ best() { # command...: prints "wall cpu" in seconds, of the run with the best wa
 
 printf '%-16s %6s %10s %10s %7s %10s %10s %7s\n' image size "vdmount s" "qemu-img s" ratio \
     "vd cpu s" "qemu cpu s" "cpu"
-for image in ${BENCH_IMAGES:-plain.qcow2 deflate.qcow2 sparse.vmdk stream.vmdk}; do
+for image in ${BENCH_IMAGES:-plain.qcow2 deflate.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx dynamic.vdi expanding.hds}; do
     [ -f "$cache/$image" ] || continue
     if ! "$vdmount" info "$cache/$image" >/dev/null 2>&1; then
         printf '%-16s %s\n' "$image" "(vdmount cannot read this format yet)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds (once, cached) the benchmark images: a data-full 512 MiB disk made of real file contents
-# (compressible like a real system disk), as raw, qcow2, deflate qcow2 and, for VMDK,
-# monolithicSparse and streamOptimized. Prints the cache directory.
+# (compressible like a real system disk), as raw, qcow2, deflate qcow2, VMDK monolithicSparse and
+# streamOptimized, and dynamic VHD, VHDX, VDI and Parallels images. Prints the cache directory.
 set -eu
 cache=${BENCH_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/cache/bench}
 size_mib=${BENCH_SIZE_MIB:-512}
@@ -24,4 +24,8 @@ make_image plain.qcow2 -O qcow2
 make_image deflate.qcow2 -O qcow2 -c
 make_image sparse.vmdk -O vmdk -o subformat=monolithicSparse
 make_image stream.vmdk -O vmdk -o subformat=streamOptimized
+make_image dynamic.vhd -O vpc -o subformat=dynamic,force_size=on
+make_image dynamic.vhdx -O vhdx -o subformat=dynamic
+make_image dynamic.vdi -O vdi
+make_image expanding.hds -O parallels
 echo "$cache"

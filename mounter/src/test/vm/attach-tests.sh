@@ -29,7 +29,7 @@ for f in "$disks"/*; do
     *) cp -a "$f" "$img"/ ;;
     esac
 done
-(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.raw > /tmp/images.before)
+(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw > /tmp/images.before)
 
 server_pid() { cat "/sys/block/$(basename "$1")/abuse/server_pid"; }
 
@@ -51,7 +51,8 @@ check_image() { # name: attach, check the partitions and contents, detach
 }
 
 test_images() {
-    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk; do
+    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk \
+        dynamic.vhdx dynamic.vdi; do
         check_image "$name"
     done
 }

@@ -18,7 +18,8 @@ export VDMOUNT_DEBUG=1
 for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
 
 mkdir -p "$img" /mnt/a /mnt/b
-for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk; do
+for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk \
+    dynamic.vhdx dynamic.vdi; do
     cp -a "$disks/$f" "$img"/
 done
 (cd "$img" && sha256sum -- * > /tmp/images.before)
@@ -88,7 +89,7 @@ test_auto() {
 
 test_images() {
     modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
-    for name in chain-top.qcow2 delta.vmdk; do
+    for name in chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi; do
         check_image "$name" --transport nbd && detach_image "$name"
     done
 }
