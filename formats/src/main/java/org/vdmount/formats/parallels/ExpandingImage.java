@@ -9,15 +9,13 @@ import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;
-import org.vdmount.formats.cache.TableCache;
+import org.vdmount.formats.cache.PagedTable;
 
 /**
  * One expanding Parallels image: clusters of {@code tracks} sectors, each placed by the BAT or not
  * allocated (0: the layer below decides, or zeros). A part of a bundle's layer, or a disk alone.
  */
 final class ExpandingImage implements Concatenation.Part, AutoCloseable {
-    /** BAT entries per page of the table cache (16 KiB of the file). */
-    private static final int PAGE = 4096;
     /** qemu's limit on a cluster: tracks * 513 must stay below 2^31. */
     static final long MAX_TRACKS = Integer.MAX_VALUE / 513;
 
@@ -27,7 +25,7 @@ final class ExpandingImage implements Concatenation.Part, AutoCloseable {
     private final long clusterBytes;
     private final long fileSize;
     private final long batEnd;
-    private final TableCache tables = TableCache.shared();
+    private final PagedTable bat;
 
     private ExpandingImage(Storage storage, ParallelsHeader header, long length) throws IOException {
         this.storage = storage;
@@ -36,6 +34,7 @@ final class ExpandingImage implements Concatenation.Part, AutoCloseable {
         this.clusterBytes = header.tracks() * 512;
         this.fileSize = storage.size();
         this.batEnd = ParallelsHeader.SIZE + 4 * header.batEntries();
+        this.bat = new PagedTable(storage, ParallelsHeader.SIZE, header.batEntries(), 4, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Opens the image in {@code storage}; {@code length} (bytes) &lt; 0 means its own size. */
@@ -88,7 +87,7 @@ final class ExpandingImage implements Concatenation.Part, AutoCloseable {
             long cluster = pos / clusterBytes;
             long clusterStart = cluster * clusterBytes;
             long stop = Math.min(end, clusterStart + clusterBytes);
-            long entry = cluster < header.batEntries() ? entry(cluster) : 0;
+            long entry = cluster < bat.entries() ? bat.get(cluster) : 0;
             if (entry == 0) {
                 out.add(RunKind.BACKING, base + pos, stop - pos);
             } else {
@@ -112,26 +111,9 @@ final class ExpandingImage implements Concatenation.Part, AutoCloseable {
         return at;
     }
 
-    private long entry(long cluster) throws IOException {
-        long page = cluster / PAGE;
-        return tables.get(this, page, () -> readPage(page))[(int) (cluster % PAGE)];
-    }
-
-    private long[] readPage(long page) throws IOException {
-        int count = (int) Math.min(PAGE, header.batEntries() - page * PAGE);
-        ByteBuffer b = ByteBuffer.allocate(4 * count).order(ByteOrder.LITTLE_ENDIAN);
-        storage.readFully(b, ParallelsHeader.SIZE + 4 * page * PAGE);
-        b.flip();
-        long[] out = new long[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = Integer.toUnsignedLong(b.getInt());
-        }
-        return out;
-    }
-
     @Override
     public void close() throws IOException {
-        tables.clear(this);
+        bat.clear();
         storage.close();
     }
 

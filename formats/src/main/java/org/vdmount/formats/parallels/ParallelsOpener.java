@@ -147,6 +147,10 @@ final class ParallelsOpener {
         DiskInfo info = new DiskInfo(top ? file : file + " (snapshot {" + guid + "})", "parallels")
                 .subformat("bundle").virtualSize(d.diskSectors() * 512);
         long fileBytes = 0;
+        if (top) {
+            info.files().add(file);
+            fileBytes += storage.size();
+        }
         try {
             for (DiskDescriptor.StorageEntry s : d.storages()) {
                 DiskDescriptor.ImageEntry image = s.images().stream().filter(i -> guid.equals(i.guid())).findFirst()

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.io.Text;
 
 /**
  * The header extensions that follow the header inside the first cluster. Only the ones a reader
@@ -76,7 +77,7 @@ final class HeaderExtensions {
             while (len < name.length && name[len] != 0) {
                 len++;
             }
-            featureNames.put(type + ":" + bit, printable(new String(name, 0, len, StandardCharsets.UTF_8)));
+            featureNames.put(type + ":" + bit, Text.printable(new String(name, 0, len, StandardCharsets.UTF_8)));
         }
     }
 
@@ -89,12 +90,5 @@ final class HeaderExtensions {
         byte[] bytes = new byte[data.remaining()];
         data.get(bytes);
         return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    /** Keeps names read from a hostile file on one line, without terminal control characters. */
-    static String printable(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
     }
 }

@@ -16,6 +16,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.compress.Codec;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.Text;
 
 /**
  * Opens one qcow2 image: checks the header and its extensions, chooses the L1 table (active or a
@@ -171,7 +172,7 @@ final class Qcow2Opener {
         String available = snapshots.isEmpty() ? "the image has no snapshots"
                 : "available: " + snapshots.stream().map(s -> s.id() + " (" + s.name() + ")")
                         .collect(Collectors.joining(", "));
-        throw new ImageException(file, "no snapshot '" + HeaderExtensions.printable(wanted) + "'; " + available);
+        throw new ImageException(file, "no snapshot '" + Text.printable(wanted) + "'; " + available);
     }
 
     /**
@@ -235,13 +236,13 @@ final class Qcow2Opener {
         info.detail("lazy-refcounts", header.hasCompatible(Qcow2Header.COMPAT_LAZY_REFCOUNTS));
         if (dataFile != null) {
             info.files().add(dataFile);
-            info.detail("data-file", HeaderExtensions.printable(ext.dataFileName));
+            info.detail("data-file", Text.printable(ext.dataFileName));
             info.detail("data-file-raw", header.hasAutoclear(Qcow2Header.AUTOCLEAR_DATA_FILE_RAW));
         }
         if (backingName != null) {
-            info.detail("backing-file", HeaderExtensions.printable(backingName));
+            info.detail("backing-file", Text.printable(backingName));
             if (ext.backingFormat != null) {
-                info.detail("backing-format", HeaderExtensions.printable(ext.backingFormat));
+                info.detail("backing-format", Text.printable(ext.backingFormat));
             }
         }
         if (ext.bitmaps) {

@@ -9,6 +9,7 @@ import java.util.List;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.SnapshotInfo;
 import org.vdmount.formats.Storage;
+import org.vdmount.formats.io.Text;
 
 /** The internal snapshot directory: variable-length entries, read with every length checked. */
 final class SnapshotTable {
@@ -101,6 +102,6 @@ final class SnapshotTable {
     private static String text(ByteBuffer table, int at, int length) {
         byte[] bytes = new byte[length];
         table.get(at, bytes);
-        return HeaderExtensions.printable(new String(bytes, StandardCharsets.UTF_8));
+        return Text.printable(new String(bytes, StandardCharsets.UTF_8));
     }
 }

@@ -1,7 +1,6 @@
 package org.vdmount.formats.vdi;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
@@ -11,7 +10,7 @@ import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.formats.cache.TableCache;
+import org.vdmount.formats.cache.PagedTable;
 
 /**
  * One VDI layer: a block map of 32-bit entries, each the number of a block in the data area, or
@@ -21,15 +20,13 @@ import org.vdmount.formats.cache.TableCache;
 final class VdiDisk extends AbstractVirtualDisk {
     static final long FREE = 0xffffffffL;
     static final long ZERO = 0xfffffffeL;
-    /** Block map entries per page of the table cache (16 KiB of the file). */
-    private static final int PAGE = 4096;
 
     private final Storage storage;
     private final DiskInfo info;
     private final VirtualDisk parent;
     private final VdiHeader header;
     private final long fileSize;
-    private final TableCache tables = TableCache.shared();
+    private final PagedTable map;
 
     VdiDisk(Storage storage, long size, VdiHeader header, VirtualDisk parent, DiskInfo info) throws IOException {
         super(size, parent);
@@ -38,6 +35,7 @@ final class VdiDisk extends AbstractVirtualDisk {
         this.parent = parent;
         this.header = header;
         this.fileSize = storage.size();
+        this.map = new PagedTable(storage, header.blockMapAt(), header.blocks(), 4, ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override
@@ -77,23 +75,7 @@ final class VdiDisk extends AbstractVirtualDisk {
     }
 
     private long entry(long block) throws IOException {
-        if (block >= header.blocks()) {
-            return FREE;
-        }
-        long page = block / PAGE;
-        return tables.get(this, page, () -> readPage(page))[(int) (block % PAGE)];
-    }
-
-    private long[] readPage(long page) throws IOException {
-        int count = (int) Math.min(PAGE, header.blocks() - page * PAGE);
-        ByteBuffer b = ByteBuffer.allocate(4 * count).order(ByteOrder.LITTLE_ENDIAN);
-        storage.readFully(b, header.blockMapAt() + 4 * page * PAGE);
-        b.flip();
-        long[] out = new long[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = Integer.toUnsignedLong(b.getInt());
-        }
-        return out;
+        return block < map.entries() ? map.get(block) : FREE;
     }
 
     @Override
@@ -103,7 +85,7 @@ final class VdiDisk extends AbstractVirtualDisk {
 
     @Override
     public void close() throws IOException {
-        tables.clear(this);
+        map.clear();
         try {
             if (parent != null) {
                 parent.close();

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
+import org.vdmount.formats.io.Text;
 
 /**
  * The VDI header, little endian, after the 64-byte text line and the signature: version 1.1 (what
@@ -78,9 +79,6 @@ record VdiHeader(String text, int major, int minor, int type, String comment, lo
         while (end < length && bytes[end] != 0) {
             end++;
         }
-        StringBuilder out = new StringBuilder();
-        new String(bytes, 0, end, StandardCharsets.UTF_8).strip().codePoints()
-                .forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
+        return Text.printable(new String(bytes, 0, end, StandardCharsets.UTF_8).strip());
     }
 }

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.vdmount.formats.io.Text;
 
 /**
  * The 1024-byte dynamic disk header of dynamic and differencing VHDs (big endian): where the block
@@ -55,7 +56,7 @@ record DynamicHeader(long tableOffset, long maxTableEntries, long blockSize, lon
                 VhdFooter.checksum(b, 36),
                 new UUID(b.getLong(40), b.getLong(48)),
                 Instant.ofEpochSecond(VhdFooter.EPOCH + Integer.toUnsignedLong(b.getInt(56))),
-                VhdFooter.printable(parentName),
+                Text.printable(parentName),
                 locators);
     }
 

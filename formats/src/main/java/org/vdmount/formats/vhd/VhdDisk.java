@@ -2,6 +2,7 @@ package org.vdmount.formats.vhd;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.ImageException;
@@ -9,8 +10,10 @@ import org.vdmount.formats.Run;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
+import org.vdmount.formats.SectorBitmap;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.cache.PagedTable;
 import org.vdmount.formats.cache.TableCache;
 
 /**
@@ -20,8 +23,6 @@ import org.vdmount.formats.cache.TableCache;
  * differencing disk's say, sector by sector, whether the block or the parent holds the data.
  */
 final class VhdDisk extends AbstractVirtualDisk {
-    /** BAT entries per page of the table cache (16 KiB of the file). */
-    private static final int PAGE = 4096;
     private static final long UNUSED = 0xffffffffL;
 
     private final Storage storage;
@@ -32,12 +33,11 @@ final class VhdDisk extends AbstractVirtualDisk {
     private final long fileSize;
     private final long blockSize;
     private final long bitmapBytes;
-    private final long batOffset;
-    private final long entries;
+    private final PagedTable bat;
     /** Where the headers and the BAT end: no block may start before. */
     private final long metadataEnd;
     private final TableCache tables = TableCache.shared();
-    /** The owner of cached sector bitmaps, apart from the BAT pages. */
+    /** The owner of this disk's cached sector bitmaps. */
     private final Object bitmaps = new Object();
 
     /** A fixed disk. */
@@ -51,8 +51,7 @@ final class VhdDisk extends AbstractVirtualDisk {
         this.fileSize = storage.size();
         this.blockSize = 0;
         this.bitmapBytes = 0;
-        this.batOffset = 0;
-        this.entries = 0;
+        this.bat = null;
         this.metadataEnd = 0;
     }
 
@@ -68,8 +67,7 @@ final class VhdDisk extends AbstractVirtualDisk {
         this.fileSize = storage.size();
         this.blockSize = header.blockSize();
         this.bitmapBytes = header.bitmapBytes();
-        this.batOffset = header.tableOffset();
-        this.entries = header.maxTableEntries();
+        this.bat = new PagedTable(storage, header.tableOffset(), header.maxTableEntries(), 4, ByteOrder.BIG_ENDIAN);
         this.metadataEnd = metadataEnd;
     }
 
@@ -86,7 +84,7 @@ final class VhdDisk extends AbstractVirtualDisk {
             long block = pos / blockSize;
             long blockStart = block * blockSize;
             long stop = Math.min(end, blockStart + blockSize);
-            long sector = block < entries ? entry(block) : UNUSED;
+            long sector = block < bat.entries() ? bat.get(block) : UNUSED;
             if (sector == UNUSED) {
                 out.add(RunKind.BACKING, pos, stop - pos);
             } else {
@@ -102,33 +100,11 @@ final class VhdDisk extends AbstractVirtualDisk {
         out.flush();
     }
 
-    /** Sector by sector, as the block's bitmap says: here (bit set) or in the parent. */
+    /** Sector by sector, as the block's bitmap says (most significant bit first): here or in the parent. */
     private void mapSectors(long block, long bitmapAt, long blockStart, long from, long to, long data, RunMerger out)
             throws IOException {
-        long[] bitmap = tables.get(bitmaps, block, () -> readBitmap(bitmapAt));
-        long pos = from;
-        while (pos < to) {
-            long sector = (pos - blockStart) / 512;
-            boolean here = isSet(bitmap, sector);
-            long next = sector + 1;
-            long last = (to - blockStart + 511) / 512;
-            while (next < last && isSet(bitmap, next) == here) {
-                next++;
-            }
-            long stop = Math.min(to, blockStart + next * 512);
-            if (here) {
-                out.add(RunKind.DATA, pos, stop - pos, storage, data + (pos - blockStart));
-            } else {
-                out.add(RunKind.BACKING, pos, stop - pos);
-            }
-            pos = stop;
-        }
-    }
-
-    /** VHD bitmaps count from the most significant bit: bit 7 of byte 0 is sector 0. */
-    private static boolean isSet(long[] bitmap, long sector) {
-        long word = bitmap[(int) (sector >>> 6)];
-        return (word >>> (63 - (sector & 63)) & 1) != 0;
+        long[] words = tables.get(bitmaps, block, () -> readBitmap(bitmapAt));
+        new SectorBitmap(words, true, 512).map(blockStart, from, to, storage, data, out);
     }
 
     private long[] readBitmap(long at) throws IOException {
@@ -139,25 +115,6 @@ final class VhdDisk extends AbstractVirtualDisk {
         long[] words = new long[b.capacity() / 8];
         b.asLongBuffer().get(words);
         return words;
-    }
-
-    /** The BAT entry of {@code block}: the sector of its bitmap, or {@link #UNUSED}. */
-    private long entry(long block) throws IOException {
-        long page = block / PAGE;
-        long[] entries = tables.get(this, page, () -> readPage(page));
-        return entries[(int) (block % PAGE)];
-    }
-
-    private long[] readPage(long page) throws IOException {
-        int count = (int) Math.min(PAGE, entries - page * PAGE);
-        ByteBuffer b = ByteBuffer.allocate(4 * count);
-        storage.readFully(b, batOffset + 4 * page * PAGE);
-        b.flip();
-        long[] out = new long[count];
-        for (int i = 0; i < count; i++) {
-            out[i] = Integer.toUnsignedLong(b.getInt());
-        }
-        return out;
     }
 
     /** Where block {@code block} (its bitmap at {@code sector}) keeps its data, checked against the file. */
@@ -183,7 +140,9 @@ final class VhdDisk extends AbstractVirtualDisk {
 
     @Override
     public void close() throws IOException {
-        tables.clear(this);
+        if (bat != null) {
+            bat.clear();
+        }
         tables.clear(bitmaps);
         try {
             if (parent != null) {

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.UUID;
+import org.vdmount.formats.io.Text;
 
 /**
  * The 512-byte hard disk footer every VHD ends with (and a dynamic VHD also starts with), big
@@ -103,20 +104,13 @@ record VhdFooter(int type, long dataOffset, Instant created, String creatorApp, 
 
     /** "win 6.2 (Wi2k)", for info. */
     String creator() {
-        return printable(creatorApp.strip()) + " " + (creatorVersion >>> 16) + "." + (creatorVersion & 0xffff)
-                + " (" + printable(creatorOs.strip()) + ")";
+        return Text.printable(creatorApp.strip()) + " " + (creatorVersion >>> 16) + "." + (creatorVersion & 0xffff)
+                + " (" + Text.printable(creatorOs.strip()) + ")";
     }
 
     static String ascii(ByteBuffer b, int at, int length) {
         byte[] bytes = new byte[length];
         b.get(at, bytes);
         return new String(bytes, StandardCharsets.ISO_8859_1);
-    }
-
-    /** Keeps text from a hostile file on one line. */
-    static String printable(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
     }
 }

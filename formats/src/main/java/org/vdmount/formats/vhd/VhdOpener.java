@@ -12,6 +12,7 @@ import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.RelatedFile;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.io.Text;
 
 /** Opens one VHD: finds a valid footer, reads the dynamic header, finds the parent, builds the info. */
 final class VhdOpener {
@@ -164,7 +165,7 @@ final class VhdOpener {
         }
         if (!candidates.isEmpty()) {
             info.detail("parent-locators", String.join(", ",
-                    candidates.stream().map(c -> c[1].substring(0, 4) + " " + VhdFooter.printable(c[0])).toList()));
+                    candidates.stream().map(c -> c[1].substring(0, 4) + " " + Text.printable(c[0])).toList()));
         }
         if (!header.parentName().isEmpty()) {
             candidates.add(new String[] {header.parentName(), "parent name"});
@@ -172,7 +173,7 @@ final class VhdOpener {
         if (candidates.isEmpty()) {
             throw new ImageException(file, "is a differencing disk that names no parent (no locator, no parent name)");
         }
-        RelatedFile parent = RelatedFile.of("parent disk", VhdFooter.printable(candidates.get(0)[0]));
+        RelatedFile parent = RelatedFile.of("parent disk", Text.printable(candidates.get(0)[0]));
         for (String[] c : candidates) {
             parent.written(c[0], c[1]);
         }
@@ -188,7 +189,7 @@ final class VhdOpener {
     private String locatorPath(DynamicHeader.Locator l, long fileSize) throws IOException {
         long length = l.dataLength();
         if (length == 0 || length > MAX_LOCATOR_BYTES || l.dataOffset() < 0 || l.dataOffset() > fileSize - length) {
-            context.warn(file + ": parent locator " + VhdFooter.printable(l.platform()) + " (" + length
+            context.warn(file + ": parent locator " + Text.printable(l.platform()) + " (" + length
                     + " bytes at offset " + l.dataOffset() + ") lies outside the file; ignored");
             return null;
         }

@@ -9,8 +9,10 @@ import org.vdmount.formats.ImageException;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.RunMerger;
 import org.vdmount.formats.RunSink;
+import org.vdmount.formats.SectorBitmap;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.cache.PagedTable;
 import org.vdmount.formats.cache.TableCache;
 
 /**
@@ -30,8 +32,6 @@ final class VhdxDisk extends AbstractVirtualDisk {
     static final int FULLY_PRESENT = 6;
     static final int PARTIALLY_PRESENT = 7;
     static final long MB = 1 << 20;
-    /** BAT entries per page of the table cache (32 KiB of the file). */
-    private static final int PAGE = 4096;
 
     private final Storage storage;
     private final DiskInfo info;
@@ -39,8 +39,7 @@ final class VhdxDisk extends AbstractVirtualDisk {
     private final long blockSize;
     private final long sectorSize;
     private final long chunkRatio;
-    private final long batOffset;
-    private final long batEntries;
+    private final PagedTable bat;
     private final long fileSize;
     private final long[][] reserved;
     private final TableCache tables = TableCache.shared();
@@ -58,8 +57,7 @@ final class VhdxDisk extends AbstractVirtualDisk {
         this.blockSize = metadata.blockSize;
         this.sectorSize = metadata.logicalSectorSize;
         this.chunkRatio = chunkRatio;
-        this.batOffset = bat.offset();
-        this.batEntries = batEntries;
+        this.bat = new PagedTable(storage, bat.offset(), batEntries, 8, ByteOrder.LITTLE_ENDIAN);
         this.fileSize = storage.size();
         this.reserved = reserved;
     }
@@ -95,28 +93,8 @@ final class VhdxDisk extends AbstractVirtualDisk {
             throw new ImageException(storage.name(), "block " + block + " is partly present, which only a "
                     + "differencing disk may say");
         }
-        long[] bitmap = tables.get(bitmaps, block, () -> readBitmap(block));
-        long pos = from;
-        long last = (to - blockStart + sectorSize - 1) / sectorSize;
-        while (pos < to) {
-            long sector = (pos - blockStart) / sectorSize;
-            boolean here = isSet(bitmap, sector);
-            long next = sector + 1;
-            while (next < last && isSet(bitmap, next) == here) {
-                next++;
-            }
-            long stop = Math.min(to, blockStart + next * sectorSize);
-            if (here) {
-                out.add(RunKind.DATA, pos, stop - pos, storage, data + (pos - blockStart));
-            } else {
-                out.add(RunKind.BACKING, pos, stop - pos);
-            }
-            pos = stop;
-        }
-    }
-
-    private static boolean isSet(long[] bitmap, long sector) {
-        return (bitmap[(int) (sector >>> 6)] >>> (sector & 63) & 1) != 0;
+        long[] words = tables.get(bitmaps, block, () -> readBitmap(block));
+        new SectorBitmap(words, false, sectorSize).map(blockStart, from, to, storage, data, out);
     }
 
     /** The part of the chunk's sector bitmap block that covers payload block {@code block}. */
@@ -159,22 +137,11 @@ final class VhdxDisk extends AbstractVirtualDisk {
     }
 
     private long entry(long index) throws IOException {
-        if (index >= batEntries) {
-            throw new ImageException(storage.name(), "BAT entry " + index + " is past the table's " + batEntries
+        if (index >= bat.entries()) {
+            throw new ImageException(storage.name(), "BAT entry " + index + " is past the table's " + bat.entries()
                     + " entries");
         }
-        long page = index / PAGE;
-        return tables.get(this, page, () -> readPage(page))[(int) (index % PAGE)];
-    }
-
-    private long[] readPage(long page) throws IOException {
-        int count = (int) Math.min(PAGE, batEntries - page * PAGE);
-        ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
-        storage.readFully(b, batOffset + 8 * page * PAGE);
-        b.flip();
-        long[] out = new long[count];
-        b.asLongBuffer().get(out);
-        return out;
+        return bat.get(index);
     }
 
     @Override
@@ -184,7 +151,7 @@ final class VhdxDisk extends AbstractVirtualDisk {
 
     @Override
     public void close() throws IOException {
-        tables.clear(this);
+        bat.clear();
         tables.clear(bitmaps);
         try {
             if (parent != null) {

@@ -12,6 +12,7 @@ import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.RelatedFile;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.io.Text;
 
 /**
  * Opens one VHDX: the current header, the log replayed in memory when it holds a sequence, a valid
@@ -177,14 +178,14 @@ final class VhdxOpener {
         for (String key : List.of("relative_path", "volume_path", "absolute_win32_path")) {
             String value = m.parentLocator.get(key);
             if (value != null && !value.isEmpty()) {
-                info.detail("parent-" + key.replace('_', '-'), printable(value));
+                info.detail("parent-" + key.replace('_', '-'), Text.printable(value));
                 candidates.add(new String[] {value, key});
             }
         }
         if (candidates.isEmpty()) {
             throw new ImageException(name, "is a differencing disk whose parent locator names no path");
         }
-        RelatedFile parent = RelatedFile.of("parent disk", printable(candidates.get(0)[0]));
+        RelatedFile parent = RelatedFile.of("parent disk", Text.printable(candidates.get(0)[0]));
         for (String[] c : candidates) {
             parent.written(c[0], c[1]);
         }
@@ -204,7 +205,7 @@ final class VhdxOpener {
                 .virtualSize(m.virtualSize)
                 .fileSize(fileSize)
                 .clusterSize((int) m.blockSize);
-        info.detail("creator", printable(creator));
+        info.detail("creator", Text.printable(creator));
         info.detail("block-size", m.blockSize);
         info.detail("logical-sector-size", m.logicalSectorSize);
         info.detail("physical-sector-size", m.physicalSectorSize);
@@ -225,11 +226,5 @@ final class VhdxOpener {
         ByteBuffer b = ByteBuffer.allocate(length);
         storage.readFully(b, at);
         return b.flip();
-    }
-
-    static String printable(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return out.toString();
     }
 }

@@ -107,7 +107,7 @@ class ParallelsTest {
         Path expected = TestImages.qemuRaw(named, "parallels");
         try (VirtualDisk disk = Images.open(bundle)) {
             assertEquals("bundle", disk.info().subformat());
-            assertEquals(List.of(named.toString()), disk.info().files());
+            assertEquals(List.of(bundle + "/DiskDescriptor.xml", named.toString()), disk.info().files());
             TestImages.assertSameBytes(expected, disk);
         }
     }

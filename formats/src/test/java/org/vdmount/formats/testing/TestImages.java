@@ -202,6 +202,18 @@ public final class TestImages {
         return true;
     }
 
+    /**
+     * Writes {@code file}: a disk of {@code size} bytes (at least 5 MiB) with data at its start, 3 MiB
+     * in and at its very end, and holes between: what the format tests convert with qemu-img.
+     */
+    public static Path patternedDisk(Path file, long size) throws IOException {
+        Files.deleteIfExists(file);
+        writePattern(file, 0, 300_000, 1);
+        writePattern(file, 3 << 20, 1 << 20, 2);
+        writePattern(file, size - 4096, 4096, 3);
+        return file;
+    }
+
     /** Writes {@code length} bytes of a repeatable pattern (seeded) at {@code offset} of a raw file. */
     public static void writePattern(Path raw, long offset, int length, int seed) throws IOException {
         byte[] data = pattern(length, seed);

@@ -32,12 +32,7 @@ class VhdTest {
     Path dir;
 
     private Path raw(long size) throws IOException {
-        Path raw = dir.resolve("src.raw");
-        Files.deleteIfExists(raw);
-        TestImages.writePattern(raw, 0, 300_000, 1);
-        TestImages.writePattern(raw, 3 << 20, 1 << 20, 2);
-        TestImages.writePattern(raw, size - 4096, 4096, 3);
-        return raw;
+        return TestImages.patternedDisk(dir.resolve("src.raw"), size);
     }
 
     /** Sizes that are and are not a whole CHS geometry; both creators' size rules; both subformats. */
