@@ -14,15 +14,18 @@ TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time l
 
 # The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
 # commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
-# there to convert it) as VMDK. It names the jar by path, so it is made again wherever the jar is
-# put. Its failure only costs speed.
+# there to convert it) as VMDK, VHDX, VDI, VHD and Parallels. It names the jar by path, so it is
+# made again wherever the jar is put. Its failure only costs speed.
+TRAINING_FORMATS = vmdk vhdx vdi vpc parallels
 define class-archive
-	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
-	-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
+	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.*
+	-for f in $(TRAINING_FORMATS); do \
+		qemu-img convert -f qcow2 -O $$f testdata/sample/sample.qcow2 $(abspath $(1))/training.$$f 2>/dev/null; \
+	done
 	-java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
-		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null
-	rm -f $(abspath $(1))/training.vmdk
+		$$(ls $(abspath $(1))/training.* 2>/dev/null) >/dev/null
+	rm -f $(abspath $(1))/training.*
 endef
 
 .PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
