@@ -3,14 +3,17 @@
 
 PREFIX ?= /usr/local
 MVN ?= mvn -B -q
-# The kernel the module is built for: the newest with headers installed, unless given.
-KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-KDIR ?= /lib/modules/$(KVER)/build
+# The kernels the module is built for and the guest suites boot (KVERS, GUEST_KVERS, KVER): chosen
+# in kmod/kernels.mk, the one place that does.
+include kmod/kernels.mk
 
 # Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
 RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
+# The guest suites run on two kernels: Debian 12's own (6.1) and its backports kernel (6.12, which
+# has ublk). Both come from Debian 12's archive.
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
-	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
+	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
+	busybox-static cpio kmod build-essential
 
 # The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
 # commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
@@ -25,7 +28,7 @@ define class-archive
 	rm -f $(abspath $(1))/training.vmdk
 endef
 
-.PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: all jar kmod kmod-all test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -35,11 +38,15 @@ jar:
 	@echo "built mounter/target/vdmount.jar; run ./bin/vdmount --help"
 
 kmod:
-	@if [ -f kmod/Makefile ] && [ -d "$(KDIR)" ]; then \
+	@if [ -d "$(KDIR)" ]; then \
 		$(MAKE) -C kmod KVER=$(KVER); \
-	elif [ -f kmod/Makefile ]; then \
+	else \
 		echo "kmod: no kernel headers in $(KDIR): the abuse module was not built (apt-get install linux-headers-amd64)"; \
 	fi
+
+# The module for every kernel with headers (kmod/build/<version>/abuse.ko), for the guest suites.
+kmod-all: kmod
+	$(MAKE) -C kmod modules-all
 
 test: javatest vmtest vmtest-java vmtest-nbd
 
@@ -58,43 +65,52 @@ test-deps:
 demo: jar
 	testdata/demo.sh
 
-# The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
-# image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
+# The guest suites boot each of GUEST_KVERS under qemu. Without qemu or a kernel with its image and
+# headers they cannot run: they say so loudly, and fail under CI ($CI or $VMTEST_REQUIRED set), which
+# must never skip them. One rule for all three.
+GUEST_READY := $(if $(and $(wildcard /usr/bin/qemu-system-x86_64),$(GUEST_KVERS)),yes)
+define guest-skip
+	@echo "***********************************************************************"; \
+	echo "*** $(1) SKIPPED: qemu-system-x86, or a kernel image with its"; \
+	echo "*** headers, is missing (make test-deps installs them)"; \
+	echo "***********************************************************************"; \
+	if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi
+endef
+
+# The module's own tests (kmod/vmtest/tests.sh), on each kernel in turn.
 vmtest: jar
-	@if [ -f kmod/Makefile ]; then \
-		if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-			$(MAKE) -C kmod KVER=$(KVER) vmtest; \
-		else \
-			echo "***********************************************************************"; \
-			echo "*** KERNEL TESTS SKIPPED: qemu-system-x86, linux-image-amd64 or     ***"; \
-			echo "*** linux-headers-amd64 missing (see .ci/run for the packages)      ***"; \
-			echo "***********************************************************************"; \
-			if [ -n "$$CI" ]; then exit 1; fi; \
-		fi; \
-	fi
+ifeq ($(GUEST_READY),yes)
+	$(MAKE) -C kmod all modules-all
+	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh kmod/vmtest/vmtest.sh
+else
+	$(call guest-skip,KERNEL MODULE TESTS)
+endif
 
-# vdmount over the abuse module in the guest (every container, overlay, kill -9 takeover, kpartx).
-vmtest-java: jar kmod
-	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-		mounter/src/test/vm/run-guest-tests.sh; \
-	else \
-		echo "*** GUEST TESTS OF THE MOUNTER SKIPPED: qemu-system-x86, linux-image-amd64 or headers missing ***"; \
-		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
-	fi
+# vdmount over the abuse module (every container, overlay, kill -9 takeover, kpartx), on every
+# kernel at once (single-threaded TCG guests, one host CPU each).
+vmtest-java: jar
+ifeq ($(GUEST_READY),yes)
+	$(MAKE) -C kmod all modules-all
+	testdata/make-disk-images.sh >/dev/null
+	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-guest-tests.sh
+else
+	$(call guest-skip,GUEST TESTS OF THE MOUNTER OVER ABUSE)
+endif
 
-# vdmount over the kernel's nbd driver in the guest (Debian's kernel has nbd as a module): every
-# container, auto choice and module loading, overlay, kill -9 of the server under a reader.
+# vdmount over the kernel's nbd driver (Debian's kernels have it as a module): every container, auto
+# choice and module loading, overlay, kill -9 of the server under a reader; every kernel at once.
 vmtest-nbd: jar
-	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1; then \
-		mounter/src/test/vm/run-nbd-tests.sh; \
-	else \
-		echo "*** GUEST TESTS OF THE NBD TRANSPORT SKIPPED: qemu-system-x86 or linux-image-amd64 missing ***"; \
-		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
-	fi
+ifeq ($(GUEST_READY),yes)
+	testdata/make-disk-images.sh >/dev/null
+	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-nbd-tests.sh
+else
+	$(call guest-skip,GUEST TESTS OF THE NBD TRANSPORT)
+endif
 
 vmbench: jar
+	$(MAKE) -C kmod all modules-all
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
-	mounter/src/test/vm/run-guest-bench.sh
+	KVER=$(KVER) mounter/src/test/vm/run-guest-bench.sh
 
 bench: jar
 	testdata/bench/run.sh

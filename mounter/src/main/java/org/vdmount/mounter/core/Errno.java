@@ -18,6 +18,7 @@ public final class Errno {
     public static final int EROFS = 30;
     public static final int EPIPE = 32;
     public static final int ENOTSUP = 95;
+    public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
 
     private Errno() {

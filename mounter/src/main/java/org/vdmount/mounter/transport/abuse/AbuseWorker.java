@@ -4,12 +4,15 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.vdmount.mounter.core.DiskService;
 import org.vdmount.mounter.core.Errno;
 import org.vdmount.mounter.jna.HotCalls;
 import org.vdmount.mounter.jna.LibC;
+import org.vdmount.mounter.transport.ServerThreads;
 
 /**
  * One server thread: its own descriptor attached to the device, its own native buffers, and a loop
@@ -26,6 +29,8 @@ final class AbuseWorker implements Runnable {
     private final Consumer<String> log;
     private final int batch;
     private final int maxReqBytes;
+    private final CountDownLatch ready;
+    private final AtomicInteger attachFailures;
 
     private final Memory xfer = new Memory(AbuseAbi.Xfer.SIZE);
     private final Memory requests;
@@ -42,9 +47,15 @@ final class AbuseWorker implements Runnable {
     private final long xferAddress;
     private final long epollEventAddress;
 
+    /**
+     * {@code ready} is counted down once this worker is attached to the device, or has failed to
+     * attach (counted in {@code attachFailures}): the device is started only when all are.
+     */
     AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
-            Consumer<String> log) {
+            Consumer<String> log, CountDownLatch ready, AtomicInteger attachFailures) {
         this.index = index;
+        this.ready = ready;
+        this.attachFailures = attachFailures;
         this.service = service;
         this.stopping = stopping;
         this.log = log;
@@ -69,20 +80,31 @@ final class AbuseWorker implements Runnable {
 
     @Override
     public void run() {
+        ServerThreads.becomeIoFlusher(log);
         int fd;
         try {
             fd = LibC.INSTANCE.open(AbuseAbi.CONTROL_DEVICE, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             log.accept(AbuseAbi.CONTROL_DEVICE + ": " + AbuseControl.errnoText(e.getErrorCode()));
+            attachFailures.incrementAndGet();
+            ready.countDown();
             return;
         }
         try {
-            LibC.INSTANCE.ioctl(fd, AbuseAbi.ATTACH, index);
+            try {
+                LibC.INSTANCE.ioctl(fd, AbuseAbi.ATTACH, index);
+            } catch (LastErrorException e) {
+                log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot attach: "
+                        + AbuseControl.errnoText(e.getErrorCode()));
+                attachFailures.incrementAndGet();
+                return;
+            } finally {
+                ready.countDown();
+            }
             serve(fd);
-        } catch (LastErrorException e) {
-            log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot attach: " + AbuseControl.errnoText(e.getErrorCode()));
         } finally {
-            // Requests fetched but not completed go back to the queue for the next server.
+            // Requests fetched but not completed go back to the queue for the next server, once every
+            // thread of this process has let go of the device.
             LibC.INSTANCE.close(fd);
         }
     }
@@ -181,8 +203,9 @@ final class AbuseWorker implements Runnable {
         int flags = requestView.getInt(r + AbuseAbi.Request.FLAGS);
         int c = i * AbuseAbi.Completion.SIZE;
         completionView.putInt(c + AbuseAbi.Completion.TAG, requestView.getInt(r + AbuseAbi.Request.TAG));
-        completionView.putInt(c + AbuseAbi.Completion.GENERATION, requestView.getInt(r + AbuseAbi.Request.GENERATION));
+        completionView.putLong(c + AbuseAbi.Completion.SEQ, requestView.getLong(r + AbuseAbi.Request.SEQ));
         completionView.putInt(c + AbuseAbi.Completion.LEN, 0);
+        completionView.putInt(c + AbuseAbi.Completion.RESERVED, 0);
         completionView.putLong(c + AbuseAbi.Completion.ADDR, 0);
         int errno;
         switch (op) {
