@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Logger;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.transport.AttachRequest;
@@ -16,6 +15,7 @@ import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.Log;
 
 /**
  * The server side of an attachment, whatever the transport: opens the image, has the transport
@@ -23,7 +23,6 @@ import org.vdmount.mounter.transport.Transports;
  * failure path it takes down what it made, so no device, mount or record outlives a failed attach.
  */
 public final class AttachServer {
-    private static final Logger LOG = Logger.getLogger(AttachServer.class.getName());
 
     private AttachServer() {
     }
@@ -140,7 +139,7 @@ public final class AttachServer {
                     transport.abandon(request);
                 }
             } catch (IOException | RuntimeException e) {
-                LOG.warning("stopping attachment " + request.id() + ": " + e.getMessage());
+                Log.warn("stopping attachment " + request.id() + ": " + e.getMessage());
             }
             removeQuietly(run, request.id());
         }

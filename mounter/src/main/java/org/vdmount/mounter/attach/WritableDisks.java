@@ -8,7 +8,7 @@ import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.overlay.OverlayDisk;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 
 /**
  * Opens the image an attachment serves in the mode asked for: read-only (the default), with an

@@ -9,6 +9,7 @@ import org.vdmount.mounter.attach.AttachServer;
 import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.attach.ServerOutput;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -13,6 +13,7 @@ import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.read.OrderedReader;
 import org.vdmount.mounter.read.PositionalCopy;
 import org.vdmount.mounter.util.Progress;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -9,6 +9,7 @@ import java.util.concurrent.Callable;
 import org.vdmount.mounter.attach.AttachmentRecord;
 import org.vdmount.mounter.attach.Detacher;
 import org.vdmount.mounter.attach.RunDirectory;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 

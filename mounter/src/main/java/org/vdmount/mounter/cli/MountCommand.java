@@ -16,6 +16,7 @@ import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

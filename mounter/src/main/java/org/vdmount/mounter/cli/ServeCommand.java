@@ -19,9 +19,10 @@ import com.google.common.net.InetAddresses;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.serve.nbd.NbdExport;
-import org.vdmount.mounter.serve.nbd.NbdExports;
-import org.vdmount.mounter.serve.nbd.NbdServer;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdExports;
+import org.vdmount.mounter.serve.NbdServer;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -231,7 +232,10 @@ public final class ServeCommand implements Callable<Integer> {
                         + " images is not supported yet; serve it read-only (without --rw)");
             }
             String description = image + ", " + disk.info().format() + ", " + disk.size() + " bytes";
-            exports.add(new NbdExport(name, description, disk, readWrite));
+            exports.add(NbdExport.of(name, description, disk, readWrite, line -> {
+                err.println("vdmount: serve: " + line);
+                err.flush();
+            }));
         }
         return new NbdExports(exports);
     }

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -3,7 +3,7 @@ package org.vdmount.mounter.transport;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.transport.abuse.AbuseTransport;
 import org.vdmount.mounter.transport.fuse.FuseTransport;
 import org.vdmount.mounter.transport.nbd.NbdTransport;

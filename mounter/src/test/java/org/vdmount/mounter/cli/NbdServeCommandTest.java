@@ -189,7 +189,7 @@ class NbdServeCommandTest {
             assertTrue(lines.get(0).endsWith("read-write)"), lines.get(0));
             String json = run("nbdinfo", "--json", lines.get(0).split(" ")[0]);
             assertTrue(json.contains("\"is_read_only\": false"), json);
-            assertTrue(json.contains("\"can_multi_conn\": false"), json);
+            assertTrue(json.contains("\"can_multi_conn\": true"), json);
         } finally {
             p.destroy();
         }

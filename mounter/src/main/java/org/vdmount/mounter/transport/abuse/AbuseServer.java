@@ -3,7 +3,7 @@ package org.vdmount.mounter.transport.abuse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.gateway.RequestGateway;
 
 /**
  * Serves one abuse device with several worker threads, each attached through its own descriptor.
@@ -21,9 +21,9 @@ public final class AbuseServer implements AutoCloseable {
      * Starts {@code threadCount} workers for device {@code index}; {@code maxReqBytes} must be the
      * device's (from its status), since it sizes each worker's buffers.
      */
-    public AbuseServer(int index, DiskService service, int threadCount, int maxReqBytes, Consumer<String> log) {
+    public AbuseServer(int index, RequestGateway gateway, int threadCount, int maxReqBytes, Consumer<String> log) {
         for (int i = 0; i < threadCount; i++) {
-            AbuseWorker worker = new AbuseWorker(index, service, maxReqBytes, BATCH, () -> stopping, log);
+            AbuseWorker worker = new AbuseWorker(index, gateway, maxReqBytes, BATCH, () -> stopping, log);
             Thread t = new Thread(worker, "abuse" + index + "-worker-" + i);
             t.setDaemon(true);
             threads.add(t);

@@ -6,8 +6,8 @@ import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.vdmount.mounter.core.DiskService;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.gateway.RequestGateway;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.HotCalls;
 import org.vdmount.mounter.jna.LibC;
 
@@ -21,7 +21,7 @@ final class AbuseWorker implements Runnable {
     private static final int IDLE_POLL_MILLIS = 250;
 
     private final int index;
-    private final DiskService service;
+    private final RequestGateway gateway;
     private final BooleanSupplier stopping;
     private final Consumer<String> log;
     private final int batch;
@@ -42,10 +42,10 @@ final class AbuseWorker implements Runnable {
     private final long xferAddress;
     private final long epollEventAddress;
 
-    AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
+    AbuseWorker(int index, RequestGateway gateway, int maxReqBytes, int batch, BooleanSupplier stopping,
             Consumer<String> log) {
         this.index = index;
-        this.service = service;
+        this.gateway = gateway;
         this.stopping = stopping;
         this.log = log;
         this.batch = batch;
@@ -199,15 +199,13 @@ final class AbuseWorker implements Runnable {
                     errno = Errno.EINVAL;
                 } else {
                     writeView.limit(at + len).position(at);
-                    errno = service.write(writeView, offset);
-                    if (errno == 0 && (flags & AbuseAbi.REQ_FUA) != 0) {
-                        errno = service.flush();
-                    }
+                    errno = gateway.write(writeView, offset, (flags & AbuseAbi.REQ_FUA) != 0);
                 }
             }
-            case AbuseAbi.OP_FLUSH -> errno = service.flush();
-            case AbuseAbi.OP_DISCARD -> errno = service.discard(offset, Integer.toUnsignedLong(len), false);
-            case AbuseAbi.OP_WRITE_ZEROES -> errno = service.discard(offset, Integer.toUnsignedLong(len), true);
+            case AbuseAbi.OP_FLUSH -> errno = gateway.flush();
+            case AbuseAbi.OP_DISCARD -> errno = gateway.trim(offset, Integer.toUnsignedLong(len), (flags & AbuseAbi.REQ_FUA) != 0);
+            case AbuseAbi.OP_WRITE_ZEROES -> errno = gateway.writeZeroes(offset, Integer.toUnsignedLong(len),
+                    (flags & AbuseAbi.REQ_FUA) != 0);
             default -> errno = Errno.ENOTSUP;
         }
         completionView.putInt(c + AbuseAbi.Completion.RESULT, -errno);
@@ -219,6 +217,6 @@ final class AbuseWorker implements Runnable {
         }
         int at = slot * maxReqBytes;
         readView.limit(at + len).position(at);
-        return service.read(readView, offset);
+        return gateway.read(readView, offset);
     }
 }

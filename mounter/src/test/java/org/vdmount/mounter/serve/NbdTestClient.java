@@ -1,7 +1,7 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+import static org.vdmount.mounter.nbd.NbdProtocol.*;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;

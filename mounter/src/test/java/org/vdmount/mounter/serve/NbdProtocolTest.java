@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,7 +9,7 @@ import static org.vdmount.formats.RunKind.DATA;
 import static org.vdmount.formats.RunKind.UNALLOCATED;
 import static org.vdmount.formats.RunKind.UNREADABLE;
 import static org.vdmount.formats.RunKind.ZERO;
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+import static org.vdmount.mounter.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -26,7 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.serve.nbd.NbdTestSupport.LayoutDisk;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdExports;
+import org.vdmount.mounter.serve.NbdTestSupport.LayoutDisk;
 
 /** The server's answers to exact requests, valid and invalid, through a naive client. */
 class NbdProtocolTest {
@@ -52,7 +54,7 @@ class NbdProtocolTest {
     /** Serves a layout disk as "layout" (read-only) and returns a connected client, transmission ready. */
     private LayoutDisk serveLayout(Object... layout) throws IOException {
         LayoutDisk disk = LayoutDisk.of(layout);
-        server = NbdServer.start(new NbdExports(List.of(new NbdExport("layout", "test", disk, false))),
+        server = NbdServer.start(new NbdExports(List.of(NbdExport.of("layout", "test", disk, false, log::add))),
                 NbdTestSupport.loopbackAnyPort(), log::add);
         return disk;
     }
@@ -303,8 +305,8 @@ class NbdProtocolTest {
     void listAndMetaContextListing() throws IOException {
         LayoutDisk a = LayoutDisk.of(DATA, 4096);
         LayoutDisk b = LayoutDisk.of(DATA, 8192);
-        server = NbdServer.start(new NbdExports(List.of(new NbdExport("a", "first", a, false),
-                new NbdExport("b", "", b, false))), NbdTestSupport.loopbackAnyPort(), log::add);
+        server = NbdServer.start(new NbdExports(List.of(NbdExport.of("a", "first", a, false, log::add),
+                NbdExport.of("b", "", b, false, log::add))), NbdTestSupport.loopbackAnyPort(), log::add);
         try (NbdTestClient c = client()) {
             c.sendOption(OPT_LIST, new byte[0]);
             List<String> names = new ArrayList<>();
@@ -377,8 +379,8 @@ class NbdProtocolTest {
             c.request(0, CMD_BLOCK_STATUS, 1, 0, 40_000 * 512);
             ByteBuffer b = c.chunk().buffer();
             b.getInt();
-            assertEquals(8 * BlockStatusReply.MAX_EXTENTS, b.remaining());
-            for (int i = 0; i < BlockStatusReply.MAX_EXTENTS; i++) {
+            assertEquals(8 * MAX_EXTENTS, b.remaining());
+            for (int i = 0; i < MAX_EXTENTS; i++) {
                 assertEquals(512, b.getInt());
                 assertEquals(i % 2 == 0 ? 0 : STATE_HOLE | STATE_ZERO, b.getInt());
             }
@@ -429,12 +431,15 @@ class NbdProtocolTest {
         Files.write(image, NbdTestSupport.pattern(MIB, 3));
         VirtualDisk disk = Images.open(image, new OpenOptions(null, 0, true), w -> { });
         disks.add(disk);
-        server = NbdServer.start(new NbdExports(List.of(new NbdExport("rw", "", disk, true))),
+        server = NbdServer.start(new NbdExports(List.of(NbdExport.of("rw", "", disk, true, log::add))),
                 NbdTestSupport.loopbackAnyPort(), log::add);
         byte[] written = NbdTestSupport.pattern(200_000, 9);
         try (NbdTestClient c = client()) {
             NbdTestClient.Opened opened = c.go("rw");
-            assertEquals(0, opened.flags() & (TFLAG_READ_ONLY | TFLAG_CAN_MULTI_CONN));
+            // Writable, and still multi-connection: every connection shares the one disk object.
+            assertEquals(TFLAG_CAN_MULTI_CONN | TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FUA,
+                    opened.flags() & (TFLAG_READ_ONLY | TFLAG_CAN_MULTI_CONN | TFLAG_SEND_TRIM
+                            | TFLAG_SEND_WRITE_ZEROES | TFLAG_SEND_FUA));
             c.out.writeInt(REQUEST_MAGIC);
             c.out.writeShort(CMD_FLAG_FUA);
             c.out.writeShort(CMD_WRITE);
@@ -458,6 +463,7 @@ class NbdProtocolTest {
         byte[] expected = NbdTestSupport.pattern(MIB, 3);
         System.arraycopy(written, 0, expected, 4096, written.length);
         Arrays.fill(expected, 300_000, MIB, (byte) 0);
+        Arrays.fill(expected, 0, 4096, (byte) 0); // trimmed: a raw image's discard writes zeros
         assertArrayEquals(expected, Files.readAllBytes(image));
     }
 }

@@ -1,9 +1,8 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.nbd;
 
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.channels.ByteChannel;
-import java.util.function.Consumer;
 
 /**
  * The transmission phase alone, for a client that learnt the export's size and flags some other
@@ -17,14 +16,14 @@ public final class TransmissionPhase {
 
     /**
      * Answers requests on {@code channel} (a blocking channel) until the client sends NBD_CMD_DISC or
-     * closes the connection between two requests; {@code log} receives one line per image error.
+     * closes the connection between two requests. Failed requests are logged by the export's gateway.
      *
      * @throws IOException when the request stream breaks (wrong magic, a connection cut inside a
      *         request) or the channel fails
      */
-    public static void serve(ByteChannel channel, NbdExport export, Consumer<String> log) throws IOException {
+    public static void serve(ByteChannel channel, NbdExport export) throws IOException {
         try {
-            new Transmission(channel, new Handshake.Outcome(export, false, false), log).run();
+            new Transmission(channel, new Handshake.Outcome(export, false, false)).run();
         } catch (EOFException e) {
             throw new IOException("the connection ended inside a request: " + e.getMessage(), e);
         }

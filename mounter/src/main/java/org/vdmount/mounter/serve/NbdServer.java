@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import java.io.Closeable;
 import java.io.EOFException;
@@ -22,12 +22,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import com.google.common.net.InetAddresses;
+import org.vdmount.mounter.nbd.NbdConnection;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdExports;
+import org.vdmount.mounter.nbd.ProtocolViolation;
+import org.vdmount.mounter.nbd.StartTls;
 
 /**
- * An NBD server (newstyle fixed negotiation, structured replies, base:allocation block status) for
- * a set of exports, on a TCP address or a Unix socket. Each connection has its own thread: a
- * connection's requests are answered in order, connections run in parallel, and the disks are shared
- * (they are thread safe). Follows the NetworkBlockDevice project's {@code doc/proto.md}.
+ * An NBD server (newstyle fixed negotiation, structured replies, base:allocation block status,
+ * STARTTLS when given TLS credentials) for a set of exports, on a TCP address or a Unix socket.
+ * Each connection has its own thread: a connection's requests are answered in order, connections
+ * run in parallel, and the disks are shared (they are thread safe). The protocol itself is
+ * {@link NbdConnection}'s; this class listens, keeps the limits and logs.
  */
 public final class NbdServer implements Closeable {
     /** More clients than this at once are turned away, so a flood cannot exhaust threads or memory. */
@@ -36,6 +42,7 @@ public final class NbdServer implements Closeable {
     public static final long HANDSHAKE_TIMEOUT_MILLIS = 30_000;
 
     private final NbdExports exports;
+    private final StartTls tls;
     private final ServerSocketChannel listener;
     private final SocketAddress address;
     private final Consumer<String> log;
@@ -53,8 +60,10 @@ public final class NbdServer implements Closeable {
     private volatile boolean closing;
     private volatile boolean verbose;
 
-    private NbdServer(NbdExports exports, ServerSocketChannel listener, Consumer<String> log) throws IOException {
+    private NbdServer(NbdExports exports, StartTls tls, ServerSocketChannel listener, Consumer<String> log)
+            throws IOException {
         this.exports = exports;
+        this.tls = tls;
         this.listener = listener;
         this.address = listener.getLocalAddress();
         this.log = log;
@@ -67,6 +76,12 @@ public final class NbdServer implements Closeable {
      * {@link UnixDomainSocketAddress}) and starts serving; {@code log} receives one line per problem.
      */
     public static NbdServer start(NbdExports exports, SocketAddress where, Consumer<String> log) throws IOException {
+        return start(exports, where, null, log);
+    }
+
+    /** As {@link #start(NbdExports, SocketAddress, Consumer)}, offering TLS through {@code tls} (null for none). */
+    public static NbdServer start(NbdExports exports, SocketAddress where, StartTls tls, Consumer<String> log)
+            throws IOException {
         ServerSocketChannel listener;
         if (where instanceof UnixDomainSocketAddress unix) {
             listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
@@ -80,7 +95,7 @@ public final class NbdServer implements Closeable {
             listener.close();
             throw e;
         }
-        NbdServer server = new NbdServer(exports, listener, log);
+        NbdServer server = new NbdServer(exports, tls, listener, log);
         server.acceptor.start();
         return server;
     }
@@ -159,7 +174,7 @@ public final class NbdServer implements Closeable {
 
     private void serve(SocketChannel connection) {
         String peer = peerName(connection);
-        Transmission transmission = null;
+        NbdConnection session = new NbdConnection(connection, exports, tls);
         try {
             if (!(address instanceof UnixDomainSocketAddress)) {
                 // Replies are flushed deliberately, once per batch: no reason to let Nagle hold them.
@@ -169,18 +184,17 @@ public final class NbdServer implements Closeable {
                 log.accept("client " + peer + ": dropped, it did not finish negotiating in time");
                 closeQuietly(connection);
             }, handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
-            Handshake.Outcome outcome;
+            NbdExport export;
             try {
-                outcome = new Handshake(connection, exports).negotiate();
+                export = session.negotiate();
             } finally {
                 timeout.cancel(false);
             }
-            if (outcome != null) {
+            if (export != null) {
                 if (verbose) {
-                    log.accept("client " + peer + ": opened '" + outcome.export().name() + "'");
+                    log.accept("client " + peer + ": opened '" + export.name() + "'" + (session.tls() ? " over TLS" : ""));
                 }
-                transmission = new Transmission(connection, outcome, log);
-                transmission.run();
+                session.transmit();
             }
         } catch (ProtocolViolation e) {
             log.accept("client " + peer + ": dropped: " + e.getMessage());
@@ -196,9 +210,14 @@ public final class NbdServer implements Closeable {
             }
         } finally {
             connections.remove(connection);
+            try {
+                session.close();
+            } catch (IOException | RuntimeException e) {
+                // the peer is gone: nothing to tell it
+            }
             closeQuietly(connection);
-            if (verbose && transmission != null) {
-                log.accept("client " + peer + ": closed after " + transmission.summary());
+            if (verbose && session.summary() != null) {
+                log.accept("client " + peer + ": closed after " + session.summary());
             }
         }
     }

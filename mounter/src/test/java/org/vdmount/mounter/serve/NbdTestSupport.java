@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import org.vdmount.formats.testing.TestImages;
 

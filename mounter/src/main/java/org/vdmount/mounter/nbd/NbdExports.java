@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.nbd;
 
 import java.util.LinkedHashMap;
 import java.util.List;

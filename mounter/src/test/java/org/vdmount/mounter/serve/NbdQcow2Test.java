@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +18,8 @@ import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdExports;
 
 /**
  * qcow2 images made by qemu-img, served and read back by real clients. Runs once the qcow2 reader
@@ -54,7 +56,7 @@ class NbdQcow2Test {
     }
 
     private String serve(VirtualDisk disk) throws IOException {
-        server = NbdServer.start(new NbdExports(List.of(new NbdExport("q", "", disk, false))),
+        server = NbdServer.start(new NbdExports(List.of(NbdExport.of("q", "", disk, false, m -> { }))),
                 NbdTestSupport.loopbackAnyPort(), line -> { });
         return NbdTestSupport.uri(server, "q");
     }

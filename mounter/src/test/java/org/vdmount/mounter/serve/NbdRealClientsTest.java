@@ -1,4 +1,4 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.serve;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.serve.nbd.NbdTestSupport.LayoutDisk;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdExports;
+import org.vdmount.mounter.serve.NbdTestSupport.LayoutDisk;
 
 /** The server as real clients see it: nbdinfo, nbdcopy and qemu-img, on this host. */
 class NbdRealClientsTest {
@@ -57,7 +59,7 @@ class NbdRealClientsTest {
     private NbdExport export(String name, Path image) throws IOException {
         VirtualDisk disk = Images.open(image);
         disks.add(disk);
-        return new NbdExport(name, "image " + name, disk, false);
+        return NbdExport.of(name, "image " + name, disk, false, log::add);
     }
 
     private void serve(NbdExport... exports) throws IOException {
@@ -127,7 +129,7 @@ class NbdRealClientsTest {
     void holesAreMappedAndSkipped() throws Exception {
         LayoutDisk disk = LayoutDisk.of(DATA, MIB, UNALLOCATED, 8 * MIB, ZERO, 2 * MIB, DATA, 65536,
                 UNALLOCATED, 5 * MIB);
-        serve(new NbdExport("sparse", "", disk, false));
+        serve(NbdExport.of("sparse", "", disk, false, log::add));
         String uri = NbdTestSupport.uri(server, "sparse");
         String map = NbdTestSupport.run(dir, "nbdinfo", "--map", uri);
         List<String> rows = new ArrayList<>();
@@ -167,7 +169,7 @@ class NbdRealClientsTest {
         Path writable = randomRaw("fio-rw.img", 16 * MIB, 9);
         VirtualDisk disk = Images.open(writable, new org.vdmount.formats.OpenOptions(null, 0, true), w -> { });
         disks.add(disk);
-        serve(new NbdExport("rw", "", disk, true));
+        serve(NbdExport.of("rw", "", disk, true, log::add));
         // fio writes checksummed blocks, then reads every one back and checks it.
         String verified = NbdTestSupport.run(dir, "fio", "--name=verify", "--ioengine=nbd",
                 "--uri=" + NbdTestSupport.uri(server, "rw"), "--rw=randwrite", "--bs=16k", "--iodepth=8",

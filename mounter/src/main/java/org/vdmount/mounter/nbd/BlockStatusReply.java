@@ -1,11 +1,10 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.nbd;
 
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+import static org.vdmount.mounter.nbd.NbdProtocol.*;
 
-import java.io.IOException;
 import org.vdmount.formats.Run;
 import org.vdmount.formats.RunSink;
-import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.gateway.RequestGateway;
 
 /**
  * Answers NBD_CMD_BLOCK_STATUS for {@code base:allocation} from the image map: stretches allocated
@@ -13,21 +12,12 @@ import org.vdmount.formats.VirtualDisk;
  * everything else is data. Adjacent runs of the same state are merged into one extent.
  */
 final class BlockStatusReply implements RunSink {
-    /** Cap on extents per reply (like qemu's), so a tiny-cluster image cannot blow a reply up. */
-    static final int MAX_EXTENTS = 16 * 1024;
     /** Room a reply may take; reserved by the caller beforehand. */
     static final int ROOM = CHUNK_HEADER_SIZE + 4 + 8 * MAX_EXTENTS;
 
-    /** Thrown through {@link VirtualDisk#map} to stop mapping once the reply is full. */
-    private static final class Enough extends RuntimeException {
-        Enough() {
-            super(null, null, false, false);
-        }
-    }
+    private static final RequestGateway.StopMapping ENOUGH = new RequestGateway.StopMapping();
 
-    private static final Enough ENOUGH = new Enough();
-
-    private final VirtualDisk disk;
+    private final RequestGateway gateway;
     private final Replies replies;
 
     private boolean onlyOne;
@@ -36,25 +26,28 @@ final class BlockStatusReply implements RunSink {
     private long start;
     private long end;
 
-    BlockStatusReply(VirtualDisk disk, Replies replies) {
-        this.disk = disk;
+    BlockStatusReply(RequestGateway gateway, Replies replies) {
+        this.gateway = gateway;
         this.replies = replies;
     }
 
-    void send(long cookie, long offset, long length, boolean onlyOne) throws IOException {
+    /** Builds the reply; returns 0, or the errno of a failed map (what was built is then void). */
+    int send(long cookie, long offset, long length, boolean onlyOne) {
         this.onlyOne = onlyOne;
         extents = 0;
         start = end = offset;
         int chunk = replies.chunk(REPLY_TYPE_BLOCK_STATUS, cookie, 0);
         replies.putInt(BASE_ALLOCATION_ID);
-        try {
-            disk.map(offset, length, this);
+        int errno = gateway.map(offset, length, this);
+        if (errno != 0) {
+            return errno;
+        }
+        if (extents < MAX_EXTENTS && !(onlyOne && extents == 1)) {
             emit();
-        } catch (Enough e) {
-            // The reply is as long as it may be; the client asks again for the rest.
         }
         replies.finishChunk(chunk);
         replies.done();
+        return 0;
     }
 
     @Override
@@ -66,6 +59,10 @@ final class BlockStatusReply implements RunSink {
         };
         if (end > start && state != flags) {
             emit();
+            if (onlyOne || extents == MAX_EXTENTS) {
+                // The reply is as long as it may be; the client asks again for the rest.
+                throw ENOUGH;
+            }
         }
         if (end == start) {
             start = run.offset();
@@ -82,8 +79,5 @@ final class BlockStatusReply implements RunSink {
         replies.putInt(flags);
         start = end;
         extents++;
-        if (onlyOne || extents == MAX_EXTENTS) {
-            throw ENOUGH;
-        }
     }
 }

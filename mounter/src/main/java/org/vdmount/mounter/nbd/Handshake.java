@@ -1,6 +1,6 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.nbd;
 
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+import static org.vdmount.mounter.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
@@ -10,7 +10,10 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The newstyle fixed negotiation: greets the client, answers its options, and ends either with an
- * export chosen for transmission or with the client gone.
+ * export chosen for transmission or with the client gone. With TLS, NBD_OPT_STARTTLS turns the
+ * connection into a TLS one and negotiation starts afresh on it; while TLS is required and not yet
+ * on, every option but STARTTLS and ABORT is refused (EXPORT_NAME, which has no error reply, ends
+ * the connection).
  */
 final class Handshake {
     /** Options carry names and a few queries; anything bigger is not a real client. */
@@ -22,8 +25,10 @@ final class Handshake {
     record Outcome(NbdExport export, boolean structuredReplies, boolean baseAllocation) {
     }
 
-    private final ByteChannel channel;
+    private ByteChannel channel;
     private final NbdExports exports;
+    private final StartTls tls;
+    private boolean tlsOn;
     private final ByteBuffer header = ByteBuffer.allocate(16);
     private final ByteBuffer data = ByteBuffer.allocate(MAX_OPTION_DATA);
     private ByteBuffer reply = ByteBuffer.allocate(512);
@@ -33,9 +38,19 @@ final class Handshake {
     /** The export SET_META_CONTEXT chose base:allocation for, or null if none is chosen. */
     private String metaContextExport;
 
-    Handshake(ByteChannel channel, NbdExports exports) {
+    Handshake(ByteChannel channel, NbdExports exports, StartTls tls) {
         this.channel = channel;
         this.exports = exports;
+        this.tls = tls;
+    }
+
+    /** The channel negotiation ended on: the TLS one once STARTTLS succeeded. */
+    ByteChannel channel() {
+        return channel;
+    }
+
+    boolean tlsOn() {
+        return tlsOn;
     }
 
     /** Runs the negotiation; null when the client aborted or the connection should end. */
@@ -85,6 +100,13 @@ final class Handshake {
 
     /** Answers one option; a non-null outcome ends negotiation (with a null export: end the connection). */
     private Outcome answer(int option) throws IOException {
+        if (tls != null && tls.required() && !tlsOn && option != OPT_STARTTLS && option != OPT_ABORT) {
+            if (option == OPT_EXPORT_NAME) {
+                throw new ProtocolViolation("asked for an export without TLS, which this server requires");
+            }
+            sendError(option, REP_ERR_TLS_REQD, "this server requires TLS: start it first (NBD_OPT_STARTTLS)");
+            return null;
+        }
         switch (option) {
             case OPT_EXPORT_NAME:
                 return exportName();
@@ -95,7 +117,7 @@ final class Handshake {
                 list(option);
                 return null;
             case OPT_STARTTLS:
-                sendError(option, REP_ERR_POLICY, "TLS is not supported by this server yet");
+                startTls(option);
                 return null;
             case OPT_INFO:
             case OPT_GO:
@@ -118,6 +140,23 @@ final class Handshake {
         }
     }
 
+    private void startTls(int option) throws IOException {
+        if (tls == null) {
+            sendError(option, REP_ERR_POLICY, "this server has no TLS (vdmount serve --tls-creds DIR turns it on)");
+        } else if (data.hasRemaining()) {
+            sendError(option, REP_ERR_INVALID, "STARTTLS takes no data");
+        } else if (tlsOn) {
+            sendError(option, REP_ERR_INVALID, "TLS is on already");
+        } else {
+            sendReply(option, REP_ACK, 0);
+            channel = tls.start(channel);
+            tlsOn = true;
+            // What was negotiated in the clear is forgotten: an attacker may have chosen it.
+            structuredReplies = false;
+            metaContextExport = null;
+        }
+    }
+
     /** The oldest way in: no reply on error, the client learns from the closed socket. */
     private Outcome exportName() throws IOException {
         String name = string(data.remaining());
@@ -126,7 +165,7 @@ final class Handshake {
             return new Outcome(null, false, false);
         }
         ByteBuffer out = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
-        out.putLong(export.disk().size()).putShort((short) export.transmissionFlags(structuredReplies));
+        out.putLong(export.size()).putShort((short) export.transmissionFlags(structuredReplies));
         Wire.writeFully(channel, out.position(out.capacity()).flip());
         return new Outcome(export, structuredReplies, baseAllocationFor(export));
     }
@@ -166,7 +205,7 @@ final class Handshake {
             return null;
         }
         startReply(option, REP_INFO, 12);
-        reply.putShort((short) INFO_EXPORT).putLong(export.disk().size())
+        reply.putShort((short) INFO_EXPORT).putLong(export.size())
                 .putShort((short) export.transmissionFlags(structuredReplies));
         flushReply();
         if (wantName) {

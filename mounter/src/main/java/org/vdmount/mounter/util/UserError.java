@@ -1,4 +1,4 @@
-package org.vdmount.mounter.cli;
+package org.vdmount.mounter.util;
 
 /** A failure whose message is already what the user should read, e.g. a bad option value. */
 public class UserError extends RuntimeException {

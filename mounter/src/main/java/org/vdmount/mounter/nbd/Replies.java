@@ -1,6 +1,6 @@
-package org.vdmount.mounter.serve.nbd;
+package org.vdmount.mounter.nbd;
 
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
+import static org.vdmount.mounter.nbd.NbdProtocol.*;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
