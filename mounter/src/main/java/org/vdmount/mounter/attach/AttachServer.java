@@ -27,13 +27,19 @@ public final class AttachServer {
     private AttachServer() {
     }
 
-    /** Attaches and blocks until the attachment is detached (from outside, or by stopping this process). */
-    public static void serve(AttachOptions options, ServerOutput output) throws IOException, InterruptedException {
+    /**
+     * Attaches and blocks until the attachment is detached (from outside, or by stopping this
+     * process). With {@code ownLog} (a background server), what the server says while serving goes
+     * to the attachment's log file from the moment it has an id.
+     */
+    public static void serve(AttachOptions options, ServerOutput output, boolean ownLog)
+            throws IOException, InterruptedException {
         Transport transport = Transports.choose(options.transport());
         Path image = options.image().toAbsolutePath().normalize();
         RunDirectory run = RunDirectory.standard();
         long pid = ProcessHandle.current().pid();
         String mode = options.mode();
+        Attachments.refuseClash(run, image, options);
         try (VirtualDisk disk = WritableDisks.open(image, options, output::warn)) {
             if (disk.size() == 0) {
                 throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
@@ -46,6 +52,11 @@ public final class AttachServer {
                 parts.addAll(PartitionFiles.of(disk));
             }
             int id = run.allocate();
+            String log = "";
+            if (ownLog) {
+                AttachmentLog.redirectStandardError(run.logFile(id));
+                log = run.logFile(id).toString();
+            }
             AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads(), options.index(),
                     options.partscan());
             Stopper stopper = new Stopper(transport, request, run);
@@ -54,7 +65,7 @@ public final class AttachServer {
             try {
                 run.write(AttachmentRecord.starting(id, pid, transport.name()));
                 session = stopper.attach();
-                run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid,
+                run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid, log,
                         session.devices(), session.state()));
                 StaleRecords.forget(run, id, session.devices());
             } catch (IOException | RuntimeException e) {

@@ -18,14 +18,21 @@ import org.vdmount.mounter.transport.AttachedDevice;
  * file: readable by people and shell scripts, and by every later vdmount (detach, list).
  *
  * @param pid    the server process, or 0 while it is starting
+ * @param log    the server's log file, or "" when it logs to a terminal (--foreground)
  * @param state  the transport's own keys (e.g. the FUSE mount point), passed back to its detach
  */
-public record AttachmentRecord(int id, String image, String transport, String mode, long pid,
+public record AttachmentRecord(int id, String image, String transport, String mode, long pid, String log,
         List<AttachedDevice> devices, Map<String, String> state) {
 
     /** The record of an id that is claimed but not yet attached. */
     static AttachmentRecord starting(int id, long pid, String transport) {
-        return new AttachmentRecord(id, "", transport, "starting", pid, List.of(), Map.of());
+        return new AttachmentRecord(id, "", transport, "starting", pid, "", List.of(), Map.of());
+    }
+
+    /** The overlay file this attachment writes to, or null when it writes nowhere or to the image itself. */
+    public Path overlay() {
+        return mode.startsWith(AttachOptions.OVERLAY_MODE) ? Path.of(mode.substring(AttachOptions.OVERLAY_MODE.length()))
+                : null;
     }
 
     public boolean starting() {
@@ -53,6 +60,7 @@ public record AttachmentRecord(int id, String image, String transport, String mo
         p.setProperty("transport", transport);
         p.setProperty("mode", mode);
         p.setProperty("pid", Long.toString(pid));
+        p.setProperty("log", log);
         p.setProperty("devices", Integer.toString(devices.size()));
         for (int i = 0; i < devices.size(); i++) {
             AttachedDevice d = devices.get(i);
@@ -97,7 +105,8 @@ public record AttachmentRecord(int id, String image, String transport, String mo
                 }
             }
             return new AttachmentRecord(id, p.getProperty("image"), p.getProperty("transport", ""),
-                    p.getProperty("mode", ""), Long.parseLong(p.getProperty("pid", "0")), devices, state);
+                    p.getProperty("mode", ""), Long.parseLong(p.getProperty("pid", "0")), p.getProperty("log", ""),
+                    devices, state);
         } catch (RuntimeException e) {
             throw new IOException(file + ": damaged attachment record (" + e.getMessage() + ")");
         }
