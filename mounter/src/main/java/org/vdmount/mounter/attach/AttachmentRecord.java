@@ -49,9 +49,23 @@ public record AttachmentRecord(int id, String image, String transport, String mo
      * pid after ours died; when the command line cannot be read, it is given the benefit of the doubt.
      */
     static boolean isOurServer(ProcessHandle p) {
-        return p.isAlive() && p.info().arguments()
+        return p.isAlive() && !zombie(p.pid()) && p.info().arguments()
                 .map(args -> String.join(" ", args).contains("vdmount"))
                 .orElse(true);
+    }
+
+    /**
+     * Whether the process has ended but not been reaped yet: Java counts a zombie as alive, and a
+     * server killed under an init that reaps slowly is one for a while.
+     */
+    private static boolean zombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     void writeTo(Path file) throws IOException {
