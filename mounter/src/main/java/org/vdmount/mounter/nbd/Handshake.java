@@ -29,6 +29,7 @@ final class Handshake {
     private final NbdExports exports;
     private final StartTls tls;
     private boolean tlsOn;
+    private boolean refusedWithoutTls;
     private final ByteBuffer header = ByteBuffer.allocate(16);
     private final ByteBuffer data = ByteBuffer.allocate(MAX_OPTION_DATA);
     private ByteBuffer reply = ByteBuffer.allocate(512);
@@ -51,6 +52,11 @@ final class Handshake {
 
     boolean tlsOn() {
         return tlsOn;
+    }
+
+    /** Whether an option was refused because TLS was required and not on. */
+    boolean refusedWithoutTls() {
+        return refusedWithoutTls;
     }
 
     /** Runs the negotiation; null when the client aborted or the connection should end. */
@@ -104,6 +110,7 @@ final class Handshake {
             if (option == OPT_EXPORT_NAME) {
                 throw new ProtocolViolation("asked for an export without TLS, which this server requires");
             }
+            refusedWithoutTls = true;
             sendError(option, REP_ERR_TLS_REQD, "this server requires TLS: start it first (NBD_OPT_STARTTLS)");
             return null;
         }

@@ -38,6 +38,11 @@ public final class NbdConnection implements Closeable {
         return handshake.tlsOn();
     }
 
+    /** Whether the client asked for something before starting TLS, which the server requires, and was refused. */
+    public boolean refusedWithoutTls() {
+        return handshake.refusedWithoutTls() && !handshake.tlsOn();
+    }
+
     /** Serves the export's requests until the client disconnects. */
     public void transmit() throws IOException {
         if (transmission == null) {

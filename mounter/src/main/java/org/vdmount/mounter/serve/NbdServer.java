@@ -209,6 +209,9 @@ public final class NbdServer implements Closeable {
                 log.accept("client " + peer + ": connection ended by an internal error: " + e);
             }
         } finally {
+            if (session.refusedWithoutTls()) {
+                log.accept("client " + peer + ": refused: it did not start TLS, which this server requires");
+            }
             connections.remove(connection);
             try {
                 session.close();

@@ -172,6 +172,7 @@ final class TlsChannel implements ByteChannel {
             if (r.getStatus() != SSLEngineResult.Status.BUFFER_UNDERFLOW || !mayWait) {
                 return r;
             }
+            send(); // whatever the peer waits for goes out before we wait for it
             if (!receive()) {
                 return null;
             }
@@ -218,6 +219,9 @@ final class TlsChannel implements ByteChannel {
     }
 
     private void send() throws IOException {
+        if (netOut.position() == 0) {
+            return;
+        }
         netOut.flip();
         try {
             while (netOut.hasRemaining()) {
