@@ -45,7 +45,7 @@ import picocli.CommandLine.Parameters;
             "",
             "Exports are read-only unless --rw or --overlay is given, so evidence is served as it is. Holes and zero clusters are reported to clients (structured replies, and block status with base:allocation), so 'qemu-img convert' and 'nbdcopy' skip them.",
             "",
-            "Security: without --tls-creds, anyone who can reach the port can read every export (and write it, with --rw), and nothing is encrypted: that is why the server listens on 127.0.0.1 unless told otherwise. With --tls-creds DIR, clients must start TLS (NBD's STARTTLS) before they see any export, and, when DIR holds ca-cert.pem, must show a certificate that CA signed. DIR holds the files qemu-nbd reads: server-cert.pem, server-key.pem (unencrypted) and ca-cert.pem. Clients connect with nbds:// URIs."},
+            "Security: without --tls-creds, anyone who can reach the port can read every export (and write it, with --rw), and nothing is encrypted: that is why the server listens on 127.0.0.1 unless told otherwise. With --tls-creds DIR, clients must start TLS (NBD's STARTTLS) before they see any export, and, when DIR holds ca-cert.pem, must show a certificate that CA signed. DIR holds the files that qemu-nbd reads: server-cert.pem, server-key.pem (unencrypted), ca-cert.pem. Clients connect with nbds:// URIs."},
         footer = {"", "Examples:",
             "  vdmount serve disk.qcow2",
             "  nbdinfo nbd://127.0.0.1/disk.qcow2",
@@ -90,8 +90,8 @@ public final class ServeCommand implements Callable<Integer> {
     SourceOptions source;
 
     @Option(names = "--tls-creds", paramLabel = "DIR",
-            description = "Encrypt with TLS, using the X.509 files in DIR (qemu-nbd's names: server-cert.pem, "
-                    + "server-key.pem, and ca-cert.pem to check clients' certificates).")
+            description = "Encrypt with TLS, using the X.509 files in DIR, named as for qemu-nbd: "
+                    + "server-cert.pem, server-key.pem, and ca-cert.pem to check the clients' certificates.")
     Path tlsCreds;
 
     @Option(names = "--tls-required", negatable = true, defaultValue = "true", fallbackValue = "true",

@@ -103,6 +103,22 @@ class FirstHourTest {
         }
     }
 
+    @Test
+    void helpNeverBreaksAFileNameAcrossLines() {
+        CommandLine tree = VdmountCommand.commandLine();
+        List<String> texts = new ArrayList<>(List.of(tree.getUsageMessage(CommandLine.Help.Ansi.OFF)));
+        for (CommandLine sub : tree.getSubcommands().values()) {
+            texts.add(sub.getUsageMessage(CommandLine.Help.Ansi.OFF));
+        }
+        // picocli may wrap after a dot inside a word: "ca-cert." at the end of a line, "pem" on the next.
+        Pattern brokenName = Pattern.compile("[\\w-]\\.\\n\\s*[a-z0-9]{1,4}\\b(?!\\s{2})");
+        for (String text : texts) {
+            Matcher m = brokenName.matcher(text);
+            assertFalse(m.find(), "a name broken across lines: ..." + (m.find(0) ? text.substring(
+                    Math.max(0, m.start() - 40), Math.min(text.length(), m.end() + 10)) : ""));
+        }
+    }
+
     /** A copy of the Makefile in a tree of stand-in sources, with a stand-in apt-get and mvn. */
     private Path fakeTree() throws IOException {
         Path top = dir.resolve("tree");
