@@ -48,6 +48,7 @@ class CliTest {
         assertTrue(text.out().contains("partition table: MBR"), text.out());
         assertTrue(text.out().matches("(?s).*\\n  1 +1048576 +3145727 +2\\.0 MiB +Linux.*"), text.out());
         assertTrue(text.out().matches("(?s).*\\n  2 +3145728 +7340031 +4\\.0 MiB +FAT32 \\(LBA\\) \\*.*"), text.out());
+        assertTrue(text.out().contains("\n  (* bootable: the MBR's active flag)\n"), "the * is explained: " + text.out());
         Cli.Result json = Cli.run(dir, "info", "--json", image.toString());
         assertTrue(json.out().contains("\"partition-table\": \"mbr\""), json.out());
         assertTrue(json.out().contains("\"start\": 3145728,\n      \"size\": 4194304"), json.out());
