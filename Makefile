@@ -2,7 +2,8 @@
 # `make bench` prints the performance figures. See README.md.
 
 PREFIX ?= /usr/local
-MVN ?= mvn -B -q
+# jansi.noreset: Debian's Maven 3.8 otherwise ends its quiet output with colour resets (ESC [0m).
+MVN ?= MAVEN_OPTS="$$MAVEN_OPTS -Djansi.noreset=true" mvn -B -q -Dstyle.color=never
 # The kernels the module is built for and the guest suites boot (KVERS, GUEST_KVERS, KVER): chosen
 # in kmod/kernels.mk, the one place that does.
 include kmod/kernels.mk
@@ -13,29 +14,40 @@ RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3
 # has ublk). Both come from Debian 12's archive.
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
-	busybox-static cpio kmod build-essential
+	busybox-static cpio kmod build-essential openssl
 
 # The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
 # commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
 # there to convert it) as VMDK. It names the jar by path, so it is made again wherever the jar is
 # put. Its failure only costs speed.
 define class-archive
-	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
-	-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
-	-java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
+	@echo "recording the class-data archive $(1)/vdmount.jsa (faster starts)"
+	@rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
+	@-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
+	@java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
 		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
-		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null
-	rm -f $(abspath $(1))/training.vmdk
+		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null 2>&1 \
+		|| echo "  (not recorded: commands start a little slower)"
+	@rm -f $(abspath $(1))/training.vmdk
 endef
+
+# The jar is built again only when a source, a resource or a build file changed: `make demo` and
+# the test targets depend on it, and Maven takes half a minute even with nothing to do.
+JAR = mounter/target/vdmount.jar
+JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
+	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
 .PHONY: all jar kmod kmod-all test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
-jar:
-	$(MVN) package -DskipTests
+jar: $(JAR)
+
+$(JAR): $(JAR_SOURCES)
+	@echo "building $(JAR) with Maven (a minute or so) ..."
+	@$(MVN) package -DskipTests
 	$(call class-archive,mounter/target)
-	@echo "built mounter/target/vdmount.jar; run ./bin/vdmount --help"
+	@echo "built $(JAR); run ./bin/vdmount --help"
 
 kmod:
 	@if [ -d "$(KDIR)" ]; then \
@@ -54,16 +66,22 @@ javatest:
 	mvn -B --no-transfer-progress test
 
 deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RUN_PACKAGES)
+	@echo "updating the package lists (apt-get update) ..."
+	@apt-get update -qq
+	@echo "installing what vdmount needs to build and run (a few minutes on a fresh machine):"
+	@echo "  $(RUN_PACKAGES)"
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(RUN_PACKAGES)
 
 test-deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES)
+	@echo "updating the package lists (apt-get update) ..."
+	@apt-get update -qq
+	@echo "installing what vdmount and its tests need (several minutes on a fresh machine):"
+	@echo "  $(TEST_PACKAGES)"
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES)
 
 # The main job on the bundled sample: what the image is, its partitions, and its hash.
 demo: jar
-	testdata/demo.sh
+	@testdata/demo.sh
 
 # The guest suites boot each of GUEST_KVERS under qemu. Without qemu or a kernel with its image and
 # headers they cannot run: they say so loudly, and fail under CI ($CI or $VMTEST_REQUIRED set), which
@@ -80,8 +98,8 @@ endef
 # The module's own tests (kmod/vmtest/tests.sh), on each kernel in turn.
 vmtest: jar
 ifeq ($(GUEST_READY),yes)
-	$(MAKE) -C kmod all modules-all
-	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh kmod/vmtest/vmtest.sh
+	@$(MAKE) --no-print-directory -C kmod all modules-all
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh kmod/vmtest/vmtest.sh
 else
 	$(call guest-skip,KERNEL MODULE TESTS)
 endif
@@ -90,9 +108,9 @@ endif
 # kernel at once (single-threaded TCG guests, one host CPU each).
 vmtest-java: jar
 ifeq ($(GUEST_READY),yes)
-	$(MAKE) -C kmod all modules-all
-	testdata/make-disk-images.sh >/dev/null
-	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-guest-tests.sh
+	@$(MAKE) --no-print-directory -C kmod all modules-all
+	@testdata/make-disk-images.sh >/dev/null
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-guest-tests.sh
 else
 	$(call guest-skip,GUEST TESTS OF THE MOUNTER OVER ABUSE)
 endif
@@ -101,22 +119,22 @@ endif
 # choice and module loading, overlay, kill -9 of the server under a reader; every kernel at once.
 vmtest-nbd: jar
 ifeq ($(GUEST_READY),yes)
-	testdata/make-disk-images.sh >/dev/null
-	GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-nbd-tests.sh
+	@testdata/make-disk-images.sh >/dev/null
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-nbd-tests.sh
 else
 	$(call guest-skip,GUEST TESTS OF THE NBD TRANSPORT)
 endif
 
 vmbench: jar
-	$(MAKE) -C kmod all modules-all
+	@$(MAKE) --no-print-directory -C kmod all modules-all
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
 	KVER=$(KVER) mounter/src/test/vm/run-guest-bench.sh
 
 bench: jar
-	testdata/bench/run.sh
+	@testdata/bench/run.sh
 
 sample:
-	testdata/make-sample.sh
+	@testdata/make-sample.sh
 
 install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount

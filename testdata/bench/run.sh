@@ -9,5 +9,8 @@ echo
 echo "== NBD: vdmount serve vs qemu-nbd (fio nbd engine) =="
 "$here/nbd.sh"
 echo
+echo "== NBD over TLS: vdmount serve --tls-creds vs qemu-nbd --tls-creds (fio nbd engine, nbds://) =="
+"$here/nbd-tls.sh"
+echo
 echo "== FUSE: vdmount's file vs qemu-storage-daemon's FUSE export (fio, O_DIRECT) =="
 "$here/fuse.sh" "$cache/plain.qcow2"

@@ -18,6 +18,11 @@ ko() {
     # What the kernel and the server said last, to tell a test's fault from the product's.
     dmesg | tail -8 | sed 's/^/  dmesg: /'
     tail -5 /run/vdmount/server.log 2>/dev/null | sed 's/^/  server.log: /'
+    # Each attachment's own log (failed requests, devices going away), the newest last.
+    local log
+    for log in $(ls -tr /run/vdmount/[0-9]*.log 2>/dev/null | tail -2); do
+        tail -3 "$log" | sed "s|^|  $(basename "$log"): |"
+    done
     # A JVM that crashed writes its report where it could: the checkout is read-only here.
     local f
     for f in /tmp/hs_err_pid*.log; do

@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.transport.AttachedDevice;
 
 /**

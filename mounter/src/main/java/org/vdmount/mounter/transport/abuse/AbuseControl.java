@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.LibC;
 
 /** Device management through /dev/abctl: add, inspect, describe, reset and remove abuse devices. */

@@ -7,7 +7,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.gateway.RequestGateway;
 
 /**
  * Serves one abuse device with several worker threads, each attached through its own descriptor.
@@ -31,11 +31,11 @@ public final class AbuseServer implements AutoCloseable {
      * Starts {@code threadCount} workers for device {@code index}; {@code maxReqBytes} must be the
      * device's (from its status), since it sizes each worker's buffers.
      */
-    public AbuseServer(int index, DiskService service, int threadCount, int maxReqBytes, Consumer<String> log) {
+    public AbuseServer(int index, RequestGateway gateway, int threadCount, int maxReqBytes, Consumer<String> log) {
         this.index = index;
         this.ready = new CountDownLatch(threadCount);
         for (int i = 0; i < threadCount; i++) {
-            AbuseWorker worker = new AbuseWorker(index, service, maxReqBytes, BATCH, () -> stopping, log, ready,
+            AbuseWorker worker = new AbuseWorker(index, gateway, maxReqBytes, BATCH, () -> stopping, log, ready,
                     attachFailures);
             Thread t = new Thread(worker, "abuse" + index + "-worker-" + i);
             t.setDaemon(true);

@@ -7,8 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.function.Consumer;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.gateway.FailureLog;
+import org.vdmount.mounter.gateway.RequestGateway;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Availability;
@@ -16,6 +18,7 @@ import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.ServerThreads;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
+import org.vdmount.mounter.util.Log;
 
 /**
  * The abuse kernel module: /dev/abuseN is the disk, the kernel's own partition scan makes
@@ -70,8 +73,10 @@ public final class AbuseTransport implements Transport {
             } else {
                 device = control.status(orphan.getAsInt());
             }
-            AbuseServer server = new AbuseServer(device.index(), new DiskService(disk, System.err::println),
-                    Math.max(1, request.threads()), device.maxReqBytes(), m -> System.err.println("vdmount: " + m));
+            Consumer<String> log = Log::warn;
+            RequestGateway gateway = RequestGateway.of(disk, new FailureLog(device.devicePath(), log));
+            AbuseServer server = new AbuseServer(device.index(), gateway, Math.max(1, request.threads()),
+                    device.maxReqBytes(), log);
             server.start();
             try {
                 // The disk appears, and the kernel reads its partition table, once the workers can serve.

@@ -8,8 +8,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.vdmount.mounter.core.DiskService;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.gateway.RequestGateway;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.HotCalls;
 import org.vdmount.mounter.jna.LibC;
 import org.vdmount.mounter.transport.ServerThreads;
@@ -24,7 +24,7 @@ final class AbuseWorker implements Runnable {
     private static final int IDLE_POLL_MILLIS = 250;
 
     private final int index;
-    private final DiskService service;
+    private final RequestGateway gateway;
     private final BooleanSupplier stopping;
     private final Consumer<String> log;
     private final int batch;
@@ -51,12 +51,12 @@ final class AbuseWorker implements Runnable {
      * {@code ready} is counted down once this worker is attached to the device, or has failed to
      * attach (counted in {@code attachFailures}): the device is started only when all are.
      */
-    AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
+    AbuseWorker(int index, RequestGateway gateway, int maxReqBytes, int batch, BooleanSupplier stopping,
             Consumer<String> log, CountDownLatch ready, AtomicInteger attachFailures) {
         this.index = index;
         this.ready = ready;
         this.attachFailures = attachFailures;
-        this.service = service;
+        this.gateway = gateway;
         this.stopping = stopping;
         this.log = log;
         this.batch = batch;
@@ -222,15 +222,13 @@ final class AbuseWorker implements Runnable {
                     errno = Errno.EINVAL;
                 } else {
                     writeView.limit(at + len).position(at);
-                    errno = service.write(writeView, offset);
-                    if (errno == 0 && (flags & AbuseAbi.REQ_FUA) != 0) {
-                        errno = service.flush();
-                    }
+                    errno = gateway.write(writeView, offset, (flags & AbuseAbi.REQ_FUA) != 0);
                 }
             }
-            case AbuseAbi.OP_FLUSH -> errno = service.flush();
-            case AbuseAbi.OP_DISCARD -> errno = service.discard(offset, Integer.toUnsignedLong(len), false);
-            case AbuseAbi.OP_WRITE_ZEROES -> errno = service.discard(offset, Integer.toUnsignedLong(len), true);
+            case AbuseAbi.OP_FLUSH -> errno = gateway.flush();
+            case AbuseAbi.OP_DISCARD -> errno = gateway.trim(offset, Integer.toUnsignedLong(len), (flags & AbuseAbi.REQ_FUA) != 0);
+            case AbuseAbi.OP_WRITE_ZEROES -> errno = gateway.writeZeroes(offset, Integer.toUnsignedLong(len),
+                    (flags & AbuseAbi.REQ_FUA) != 0);
             default -> errno = Errno.ENOTSUP;
         }
         completionView.putInt(c + AbuseAbi.Completion.RESULT, -errno);
@@ -242,6 +240,6 @@ final class AbuseWorker implements Runnable {
         }
         int at = slot * maxReqBytes;
         readView.limit(at + len).position(at);
-        return service.read(readView, offset);
+        return gateway.read(readView, offset);
     }
 }
