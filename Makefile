@@ -12,17 +12,12 @@ RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
 
-# The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
-# commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
-# there to convert it) as VMDK. It names the jar by path, so it is made again wherever the jar is
-# put. Its failure only costs speed.
-define class-archive
-	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
-	-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
-	-java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
-		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
-		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null
-	rm -f $(abspath $(1))/training.vmdk
+# The start-up cache the launcher starts from (see bin/vdmount): for each Java found, an
+# ahead-of-time cache (Java 24+) or a class-data archive (17-23) of the classes the short commands
+# load, recorded by running them once on the sample. It names the jar by path, so it is made again
+# wherever the jar is put. Its failure only costs speed.
+define startup-cache
+	-mounter/record-startup-cache.sh $(abspath $(1))/vdmount.jar
 endef
 
 .PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
@@ -31,7 +26,7 @@ all: jar kmod
 
 jar:
 	$(MVN) package -DskipTests
-	$(call class-archive,mounter/target)
+	$(call startup-cache,mounter/target)
 	@echo "built mounter/target/vdmount.jar; run ./bin/vdmount --help"
 
 kmod:
@@ -106,11 +101,11 @@ install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
 	install -m 0644 mounter/target/vdmount.jar $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar
 	install -m 0755 bin/vdmount $(DESTDIR)$(PREFIX)/bin/vdmount
-	$(call class-archive,$(DESTDIR)$(PREFIX)/share/vdmount)
+	$(call startup-cache,$(DESTDIR)$(PREFIX)/share/vdmount)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar \
-		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jsa
+		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.aot $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.jsa
 	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
 
 clean:

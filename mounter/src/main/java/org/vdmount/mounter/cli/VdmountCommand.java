@@ -39,8 +39,14 @@ public final class VdmountCommand implements Runnable {
             ServeCommand.class,
             CommandLine.HelpCommand.class);
 
-    /** Every name and alias of every command, as the commands' own annotations give them. */
-    private static final Map<String, Class<?>> NAMES = commandNames();
+    /**
+     * Every name and alias of every command, as the commands' own annotations give them: read at
+     * the first use, not when this class loads, since reading annotations costs the commands that
+     * {@link QuickCommands} runs a good part of their start.
+     */
+    private static final class Names {
+        static final Map<String, Class<?>> ALL = commandNames();
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,7 +68,7 @@ public final class VdmountCommand implements Runnable {
      */
     static CommandLine commandLine(String command) {
         CommandLine cl = new CommandLine(new VdmountCommand());
-        Class<?> wanted = "help".equals(command) ? null : NAMES.get(command);
+        Class<?> wanted = "help".equals(command) ? null : Names.ALL.get(command);
         for (Class<?> each : COMMANDS) {
             if (wanted == null || wanted == each) {
                 cl.addSubcommand(each); // with its name and aliases from its annotation
@@ -75,7 +81,11 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        String[] rewritten = ImplicitAttach.rewrite(args, NAMES.keySet());
+        Integer quick = QuickCommands.run(args);
+        if (quick != null) {
+            return quick;
+        }
+        String[] rewritten = ImplicitAttach.rewrite(args, Names.ALL.keySet());
         return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
     }
 
@@ -92,7 +102,11 @@ public final class VdmountCommand implements Runnable {
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        PrintWriter err = cl.getErr();
+        return report(e, cl.getErr());
+    }
+
+    /** Reports a command's failure on {@code err} as one line (and a trace when debugging); returns 1. */
+    static int report(Exception e, PrintWriter err) {
         err.println("vdmount: " + describe(e));
         err.flush();
         if (System.getenv("VDMOUNT_DEBUG") != null) {
