@@ -1,5 +1,6 @@
 package org.vdmount.mounter.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -67,6 +68,15 @@ class QuickCommandsTest {
         assertSame("info", dir.toString());
         assertSame("list");
         assertSame("list", "--json");
+        assertNotNull(QuickCommands.run("cat", image.toString(), "-o", "/dev/null")); // (standard output is fd 1 itself)
+        Path out = dir.resolve("out.raw");
+        assertSame("cat", image.toString(), "-o", out.toString());
+        assertArrayEquals(Files.readAllBytes(image), Files.readAllBytes(out));
+        assertSame("cat", "--output", out.toString(), image.toString());
+        assertSame("cat", image.toString(), "-o", image.toString()); // refused: it is the image
+        assertSame("verify", image.toString());
+        assertSame("verify", "--hash", "MD5", "--hash", "sha1", image.toString(), "--json");
+        assertSame("verify", image.toString(), "--hash", "sha512", "--hash", "sha512");
     }
 
     @Test
@@ -81,7 +91,13 @@ class QuickCommandsTest {
         assertNull(QuickCommands.run("list", "a.img"));
         assertNull(QuickCommands.run("list", "--all"));
         assertNull(QuickCommands.run("--version", "info"));
-        assertNull(QuickCommands.run("verify", "a.img"));
+        assertNull(QuickCommands.run("verify", "--hash", "crc32", "a.img"));
+        assertNull(QuickCommands.run("verify", "--hash", "a.img"));
+        assertNull(QuickCommands.run("cat", "a.img", "--offset", "1M"));
+        assertNull(QuickCommands.run("cat", "a.img", "-o", "x", "-o", "y"));
+        assertNull(QuickCommands.run("cat", "a.img", "-ox"));
+        assertNull(QuickCommands.run("cat", "a.img", "-o"));
+        assertNull(QuickCommands.run("cat", "a.img", "--scan-zeros", "-o", "x"));
         assertNull(QuickCommands.run("a.img"));
     }
 }
