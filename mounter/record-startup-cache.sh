@@ -2,8 +2,9 @@
 # Records the start-up cache of JAR for every Java (17 or newer) the launcher can find, next to
 # the jar, under the name the launcher looks for (see bin/vdmount): an ahead-of-time cache
 # (vdmount-BUILD.aot) on Java 24 and newer, a class-data archive (vdmount-BUILD.jsa) on 17-23.
-# Each comes from one training run of the short commands on the sample image, as qcow2 and (when
-# qemu-img is there to convert it) as VMDK, with the options the launcher gives the JVM.
+# Each comes from one training run of the commands on the sample image, as qcow2 and (when
+# qemu-img is there to convert it) as VMDK, and on 32 MiB of data in the compressed formats, with
+# the options the launcher gives the JVM.
 # The caches name the jar by its path: record them wherever the jar is put. A failure here costs
 # only start-up speed, so it is reported and not fatal.
 # Usage: mounter/record-startup-cache.sh JAR
@@ -22,6 +23,18 @@ images=$sample
 if qemu-img convert -f qcow2 -O vmdk "$sample" "$work/training.vmdk" 2>/dev/null; then
     images="$images$nl$work/training.vmdk"
 fi
+# 32 MiB of real file contents, compressed as deflate and zstd qcow2 and streamOptimized VMDK:
+# enough work for the decoders to be hot, so that Java 25 caches their profiles and compiles
+# them at once in a long cat or verify (the zstd decoder's first seconds ran in profiling code).
+find /usr/share -xdev -type f -size +8k 2>/dev/null | LC_ALL=C sort | head -n 2000 | xargs cat 2>/dev/null |
+    head -c 33554432 > "$work/data.raw"
+for image in "deflate.qcow2 -O qcow2 -c" "zstd.qcow2 -O qcow2 -c -o compression_type=zstd" \
+    "stream.vmdk -O vmdk -o subformat=streamOptimized"; do
+    # shellcheck disable=SC2086 # the options are words
+    if qemu-img convert -f raw ${image#* } "$work/data.raw" "$work/${image%% *}" 2>/dev/null; then
+        images="$images$nl$work/${image%% *}"
+    fi
+done
 
 VDMOUNT_LAUNCHER=jdks "$top/bin/vdmount" | while IFS="$(printf '\t')" read -r version java build; do
     # The options the launcher gives a short command on this Java: a cache made with other module
