@@ -12,9 +12,11 @@ echo "Each figure: median of $BENCH_RUNS runs (start-up: 20), vdmount and the ot
     "ratio = vdmount / other (median of the turns' ratios), spread = lowest-highest of them."
 header
 "$here/startup.sh"
-"$here/copy.sh"
+sizes=${BENCH_SIZES:-768 4096}
+BENCH_SIZES=${sizes%% *} "$here/copy.sh" # the small images first: the large ones take longest
 "$here/verify.sh"
 "$here/memory.sh"
+[ "${sizes#* }" = "$sizes" ] || BENCH_SIZES=${sizes#* } "$here/copy.sh"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 "$here/nbd.sh"
