@@ -20,7 +20,7 @@ timed() {
 }
 
 # median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 lowest() { sort -g | head -n 1; }
 highest() { sort -g | tail -n 1; }
 

@@ -5,6 +5,7 @@
 #   BENCH_RUNS (5): alternating runs per figure; BENCH_SIZES ("768 4096"): copy image sizes, MiB.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 echo "vdmount bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; Javas:" \
     "$(javas | cut -f1 | tr '\n' ' ')"
