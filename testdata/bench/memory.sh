@@ -39,8 +39,8 @@ while IFS=$'\t' read -r version java build; do
         server=$!
         for _ in $(seq 100); do nbdinfo "nbd://127.0.0.1:$port" >/dev/null 2>&1 && break; sleep 0.1; done
         timed nbdcopy "nbd://127.0.0.1:$port" null: || true
-        row memory "serve, nbdcopy $name" "${version%%.*}" "$wall s" - - - \
-            "$(( $(awk '/VmHWM/ { print $2 }' "/proc/$server/status") / 1024 )) MiB"
+        row memory "serve, nbdcopy $name" "${version%%.*}" "$wall s" - - - - \
+            "$(( $(awk '/VmHWM/ { print $2 }' "/proc/$server/status") / 1024 ))M"
         kill "$server"; wait "$server" 2>/dev/null || true
 
         if [ "$(id -u)" = 0 ] && JAVA=$java "$vd" attach --transport fuse --no-partscan "$image" >/dev/null 2>&1; then
@@ -49,8 +49,8 @@ while IFS=$'\t' read -r version java build; do
             disk=$(echo "$record" | sed -n 's/.*"mountPoint": "\([^"]*\)".*/\1/p')/disk
             timed fio --name=strided --filename="$disk" --readonly --rw=read --bs=64k --zonemode=strided \
                 --zonesize=64k --zonerange="$stride" --io_size=$((count * 64))k || true
-            row memory "attach (fuse), fio $name" "${version%%.*}" "$wall s" - - - \
-                "$(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 )) MiB"
+            row memory "attach (fuse), fio $name" "${version%%.*}" "$wall s" - - - - \
+                "$(( $(awk '/VmHWM/ { print $2 }' "/proc/$pid/status") / 1024 ))M"
             "$vd" detach "$image" >/dev/null
         fi
     done
