@@ -16,19 +16,13 @@ TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time l
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
 	busybox-static cpio kmod build-essential openssl
 
-# The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
-# commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
-# there to convert it) as VMDK. It names the jar by path, so it is made again wherever the jar is
-# put. Its failure only costs speed.
-define class-archive
-	@echo "recording the class-data archive $(1)/vdmount.jsa (faster starts)"
-	@rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.vmdk
-	@-qemu-img convert -f qcow2 -O vmdk testdata/sample/sample.qcow2 $(abspath $(1))/training.vmdk 2>/dev/null
-	@java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
-		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
-		$$(ls $(abspath $(1))/training.vmdk 2>/dev/null) >/dev/null 2>&1 \
-		|| echo "  (not recorded: commands start a little slower)"
-	@rm -f $(abspath $(1))/training.vmdk
+# The start-up cache the launcher starts from (see bin/vdmount): for each Java found, an
+# ahead-of-time cache (Java 24+) or a class-data archive (17-23) of the classes the short commands
+# load, recorded by running them once on the sample. It names the jar by path, so it is made again
+# wherever the jar is put. Its failure only costs speed.
+define startup-cache
+	@echo "recording the start-up caches for $(1)/vdmount.jar (faster starts)"
+	@-mounter/record-startup-cache.sh $(abspath $(1))/vdmount.jar
 endef
 
 # The jar is built again only when a source, a resource or a build file changed: `make demo` and
@@ -46,7 +40,7 @@ jar: $(JAR)
 $(JAR): $(JAR_SOURCES)
 	@echo "building $(JAR) with Maven (a minute or so) ..."
 	@$(MVN) package -DskipTests
-	$(call class-archive,mounter/target)
+	$(call startup-cache,mounter/target)
 	@echo "built $(JAR); run ./bin/vdmount --help"
 
 kmod:
@@ -140,11 +134,11 @@ install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
 	install -m 0644 mounter/target/vdmount.jar $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar
 	install -m 0755 bin/vdmount $(DESTDIR)$(PREFIX)/bin/vdmount
-	$(call class-archive,$(DESTDIR)$(PREFIX)/share/vdmount)
+	$(call startup-cache,$(DESTDIR)$(PREFIX)/share/vdmount)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar \
-		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jsa
+		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.aot $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.jsa
 	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
 
 clean:

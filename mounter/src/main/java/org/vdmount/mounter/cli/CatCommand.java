@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
         description = {
             "Write the virtual disk's raw bytes to standard output or a file.",
             "",
-            "Writes the whole disk, or the range --offset/--length, as 'qemu-img convert -O raw' would. With -o, the output file is sparse, and removed again if the image cannot be read to the end: stretches the image does not store, and blocks of 4 KiB that are all zeros, are not written. Holes are never read from disk, so a small range of a huge sparse image is answered at once. Several threads read and decompress ahead; the output is always in order. A progress line is shown on stderr when it is a terminal.",
+            "Writes the whole disk, or the range --offset/--length, as 'qemu-img convert -O raw' would. With -o, the output file is sparse, and removed again if the image cannot be read to the end: stretches the image does not store (holes, zero clusters) are not written, nor are blocks of 4 KiB of zeros in compressed data; stretches the image stores uncompressed are copied by the kernel (copy_file_range), zeros and all, unless --scan-zeros. Holes are never read from disk, so a small range of a huge sparse image is answered at once. Several threads read and decompress ahead; the output is always in order. A progress line is shown on stderr when it is a terminal.",
             "",
             "SIZE values accept the suffixes K, M, G, T, P (powers of 1024)."},
         footer = {"", "Examples:",
@@ -53,6 +53,10 @@ public final class CatCommand implements Callable<Integer> {
             description = "With -o, keep what was copied when the image cannot be read to the end (by default the "
                     + "incomplete FILE is removed, so that no file of full size but wrong content is left).")
     boolean keepPartial;
+
+    @Option(names = "--scan-zeros",
+            description = "With -o: leave blocks of 4 KiB of zeros that the image stores uncompressed as holes too (they are then read and checked instead of copied by the kernel, which is slower).")
+    boolean scanZeros;
 
     @Option(names = "--threads", paramLabel = "N",
             description = "Reader threads (default: one per CPU).")
@@ -112,7 +116,7 @@ public final class CatCommand implements Callable<Integer> {
                 file.setLength(0);
                 file.setLength(count);
             }
-            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK).copy(offset, count, file.getChannel(),
+            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK, scanZeros).copy(offset, count, output,
                     regular, progress::advance);
         } catch (IOException | RuntimeException e) {
             throw partial(e, regular);

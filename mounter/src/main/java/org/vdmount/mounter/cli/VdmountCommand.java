@@ -41,8 +41,14 @@ public final class VdmountCommand implements Runnable {
             ServeCommand.class,
             CommandLine.HelpCommand.class);
 
-    /** Every name and alias of every command, as the commands' own annotations give them. */
-    private static final Map<String, Class<?>> NAMES = commandNames();
+    /**
+     * Every name and alias of every command, as the commands' own annotations give them: read at
+     * the first use, not when this class loads, since reading annotations costs the commands that
+     * {@link QuickCommands} runs a good part of their start.
+     */
+    private static final class Names {
+        static final Map<String, Class<?>> ALL = commandNames();
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -64,7 +70,7 @@ public final class VdmountCommand implements Runnable {
      */
     static CommandLine commandLine(String command) {
         CommandLine cl = new CommandLine(new VdmountCommand());
-        Class<?> wanted = "help".equals(command) ? null : NAMES.get(command);
+        Class<?> wanted = "help".equals(command) ? null : Names.ALL.get(command);
         for (Class<?> each : COMMANDS) {
             if (wanted == null || wanted == each) {
                 cl.addSubcommand(each); // with its name and aliases from its annotation
@@ -77,7 +83,11 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        String[] rewritten = ImplicitAttach.rewrite(args, NAMES.keySet());
+        Integer quick = QuickCommands.run(args);
+        if (quick != null) {
+            return quick;
+        }
+        String[] rewritten = ImplicitAttach.rewrite(args, Names.ALL.keySet());
         return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
     }
 
@@ -94,10 +104,17 @@ public final class VdmountCommand implements Runnable {
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        PrintWriter err = cl.getErr();
+        return report(e, cl.getErr(), cl.getCommandSpec().qualifiedName());
+    }
+
+    /**
+     * Reports a command's failure on {@code err} as one line (and a trace when debugging); returns 1,
+     * or 2 for a mistake on the command line, which also says where the command's help is.
+     */
+    static int report(Exception e, PrintWriter err, String command) {
         err.println("vdmount: " + describe(e));
         if (e instanceof UsageError) {
-            err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
+            err.println("Try '" + command + " --help' for more information.");
         }
         err.flush();
         if (System.getenv("VDMOUNT_DEBUG") != null) {
@@ -134,7 +151,7 @@ public final class VdmountCommand implements Runnable {
         }
         String closest = null;
         int best = Integer.MAX_VALUE;
-        for (String name : NAMES.keySet()) {
+        for (String name : Names.ALL.keySet()) {
             int d = distance(word.toLowerCase(java.util.Locale.ROOT), name);
             if (d < best) {
                 best = d;

@@ -122,6 +122,8 @@ class FirstHourTest {
         Path top = dir.resolve("tree");
         Files.createDirectories(top.resolve("testdata/sample"));
         Files.copy(TOP.resolve("Makefile"), top.resolve("Makefile"));
+        Files.createDirectories(top.resolve("kmod"));
+        Files.copy(TOP.resolve("kmod/kernels.mk"), top.resolve("kmod/kernels.mk")); // included by the Makefile
         Files.writeString(top.resolve("pom.xml"), "<project/>\n");
         for (String module : List.of("formats", "mounter", "picocli")) {
             Path src = Files.createDirectories(top.resolve(module + "/src/main/java/x"));
