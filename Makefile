@@ -2,47 +2,57 @@
 # `make bench` prints the performance figures. See README.md.
 
 PREFIX ?= /usr/local
-MVN ?= mvn -B -q
-# The kernel the module is built for: the newest with headers installed, unless given.
-KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-KDIR ?= /lib/modules/$(KVER)/build
+# jansi.noreset: Debian's Maven 3.8 otherwise ends its quiet output with colour resets (ESC [0m).
+MVN ?= MAVEN_OPTS="$$MAVEN_OPTS -Djansi.noreset=true" mvn -B -q -Dstyle.color=never
+# The kernels the module is built for and the guest suites boot (KVERS, GUEST_KVERS, KVER): chosen
+# in kmod/kernels.mk, the one place that does.
+include kmod/kernels.mk
 
 # Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
 RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
+# The guest suites run on two kernels: Debian 12's own (6.1) and its backports kernel (6.12, which
+# has ublk). Both come from Debian 12's archive.
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
-	qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio kmod build-essential
+	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
+	busybox-static cpio kmod build-essential openssl
 
-# The class-data archive the launcher starts from (see bin/vdmount): the classes that the short
-# commands load, recorded by running them once on the sample, as qcow2 and (when qemu-img is
-# there to convert it) as VMDK, VHDX, VDI, VHD and Parallels. It names the jar by path, so it is
-# made again wherever the jar is put. Its failure only costs speed.
-TRAINING_FORMATS = vmdk vhdx vdi vpc parallels
-define class-archive
-	rm -f $(abspath $(1))/vdmount.jsa $(abspath $(1))/training.*
-	-for f in $(TRAINING_FORMATS); do \
-		qemu-img convert -f qcow2 -O $$f testdata/sample/sample.qcow2 $(abspath $(1))/training.$$f 2>/dev/null; \
-	done
-	-java -XX:ArchiveClassesAtExit=$(abspath $(1))/vdmount.jsa -Xlog:cds=off -Xlog:cds+dynamic=off \
-		-cp $(abspath $(1))/vdmount.jar org.vdmount.mounter.ClassArchiveTraining testdata/sample/sample.qcow2 \
-		$$(ls $(abspath $(1))/training.* 2>/dev/null) >/dev/null
-	rm -f $(abspath $(1))/training.*
+# The start-up cache the launcher starts from (see bin/vdmount): for each Java found, an
+# ahead-of-time cache (Java 24+) or a class-data archive (17-23) of the classes the short commands
+# load, recorded by running them once on the sample. It names the jar by path, so it is made again
+# wherever the jar is put. Its failure only costs speed.
+define startup-cache
+	@echo "recording the start-up caches for $(1)/vdmount.jar (faster starts)"
+	@-mounter/record-startup-cache.sh $(abspath $(1))/vdmount.jar
 endef
 
-.PHONY: all jar kmod test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
+# The jar is built again only when a source, a resource or a build file changed: `make demo` and
+# the test targets depend on it, and Maven takes half a minute even with nothing to do.
+JAR = mounter/target/vdmount.jar
+JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
+	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
+
+.PHONY: all jar kmod kmod-all test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
-jar:
-	$(MVN) package -DskipTests
-	$(call class-archive,mounter/target)
-	@echo "built mounter/target/vdmount.jar; run ./bin/vdmount --help"
+jar: $(JAR)
+
+$(JAR): $(JAR_SOURCES)
+	@echo "building $(JAR) with Maven (a minute or so) ..."
+	@$(MVN) package -DskipTests
+	$(call startup-cache,mounter/target)
+	@echo "built $(JAR); run ./bin/vdmount --help"
 
 kmod:
-	@if [ -f kmod/Makefile ] && [ -d "$(KDIR)" ]; then \
+	@if [ -d "$(KDIR)" ]; then \
 		$(MAKE) -C kmod KVER=$(KVER); \
-	elif [ -f kmod/Makefile ]; then \
+	else \
 		echo "kmod: no kernel headers in $(KDIR): the abuse module was not built (apt-get install linux-headers-amd64)"; \
 	fi
+
+# The module for every kernel with headers (kmod/build/<version>/abuse.ko), for the guest suites.
+kmod-all: kmod
+	$(MAKE) -C kmod modules-all
 
 test: javatest vmtest vmtest-java vmtest-nbd
 
@@ -50,70 +60,85 @@ javatest:
 	mvn -B --no-transfer-progress test
 
 deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(RUN_PACKAGES)
+	@echo "updating the package lists (apt-get update) ..."
+	@apt-get update -qq
+	@echo "installing what vdmount needs to build and run (a few minutes on a fresh machine):"
+	@echo "  $(RUN_PACKAGES)"
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(RUN_PACKAGES)
 
 test-deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES)
+	@echo "updating the package lists (apt-get update) ..."
+	@apt-get update -qq
+	@echo "installing what vdmount and its tests need (several minutes on a fresh machine):"
+	@echo "  $(TEST_PACKAGES)"
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEST_PACKAGES)
 
 # The main job on the bundled sample: what the image is, its partitions, and its hash.
 demo: jar
-	testdata/demo.sh
+	@testdata/demo.sh
 
-# The kernel tests boot Debian's kernel under qemu (see kmod/vmtest). Without qemu, the kernel
-# image or headers, they cannot run: say so loudly, and fail under CI, which must never skip them.
+# The guest suites boot each of GUEST_KVERS under qemu. Without qemu or a kernel with its image and
+# headers they cannot run: they say so loudly, and fail under CI ($CI or $VMTEST_REQUIRED set), which
+# must never skip them. One rule for all three.
+GUEST_READY := $(if $(and $(wildcard /usr/bin/qemu-system-x86_64),$(GUEST_KVERS)),yes)
+define guest-skip
+	@echo "***********************************************************************"; \
+	echo "*** $(1) SKIPPED: qemu-system-x86, or a kernel image with its"; \
+	echo "*** headers, is missing (make test-deps installs them)"; \
+	echo "***********************************************************************"; \
+	if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi
+endef
+
+# The module's own tests (kmod/vmtest/tests.sh), on each kernel in turn.
 vmtest: jar
-	@if [ -f kmod/Makefile ]; then \
-		if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-			$(MAKE) -C kmod KVER=$(KVER) vmtest; \
-		else \
-			echo "***********************************************************************"; \
-			echo "*** KERNEL TESTS SKIPPED: qemu-system-x86, linux-image-amd64 or     ***"; \
-			echo "*** linux-headers-amd64 missing (see .ci/run for the packages)      ***"; \
-			echo "***********************************************************************"; \
-			if [ -n "$$CI" ]; then exit 1; fi; \
-		fi; \
-	fi
+ifeq ($(GUEST_READY),yes)
+	@$(MAKE) --no-print-directory -C kmod all modules-all
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh kmod/vmtest/vmtest.sh
+else
+	$(call guest-skip,KERNEL MODULE TESTS)
+endif
 
-# vdmount over the abuse module in the guest (every container, overlay, kill -9 takeover, kpartx).
-vmtest-java: jar kmod
-	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1 && [ -d "$(KDIR)" ]; then \
-		mounter/src/test/vm/run-guest-tests.sh; \
-	else \
-		echo "*** GUEST TESTS OF THE MOUNTER SKIPPED: qemu-system-x86, linux-image-amd64 or headers missing ***"; \
-		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
-	fi
+# vdmount over the abuse module (every container, overlay, kill -9 takeover, kpartx), on every
+# kernel at once (single-threaded TCG guests, one host CPU each).
+vmtest-java: jar
+ifeq ($(GUEST_READY),yes)
+	@$(MAKE) --no-print-directory -C kmod all modules-all
+	@testdata/make-disk-images.sh >/dev/null
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-guest-tests.sh
+else
+	$(call guest-skip,GUEST TESTS OF THE MOUNTER OVER ABUSE)
+endif
 
-# vdmount over the kernel's nbd driver in the guest (Debian's kernel has nbd as a module): every
-# container, auto choice and module loading, overlay, kill -9 of the server under a reader.
+# vdmount over the kernel's nbd driver (Debian's kernels have it as a module): every container, auto
+# choice and module loading, overlay, kill -9 of the server under a reader; every kernel at once.
 vmtest-nbd: jar
-	@if [ -x /usr/bin/qemu-system-x86_64 ] && ls /boot/vmlinuz-* >/dev/null 2>&1; then \
-		mounter/src/test/vm/run-nbd-tests.sh; \
-	else \
-		echo "*** GUEST TESTS OF THE NBD TRANSPORT SKIPPED: qemu-system-x86 or linux-image-amd64 missing ***"; \
-		if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi; \
-	fi
+ifeq ($(GUEST_READY),yes)
+	@testdata/make-disk-images.sh >/dev/null
+	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-nbd-tests.sh
+else
+	$(call guest-skip,GUEST TESTS OF THE NBD TRANSPORT)
+endif
 
 vmbench: jar
+	@$(MAKE) --no-print-directory -C kmod all modules-all
 	$(MAKE) -C kmod KVER=$(KVER) vmbench
-	mounter/src/test/vm/run-guest-bench.sh
+	KVER=$(KVER) mounter/src/test/vm/run-guest-bench.sh
 
 bench: jar
-	testdata/bench/run.sh
+	@testdata/bench/run.sh
 
 sample:
-	testdata/make-sample.sh
+	@testdata/make-sample.sh
 
 install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
 	install -m 0644 mounter/target/vdmount.jar $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar
 	install -m 0755 bin/vdmount $(DESTDIR)$(PREFIX)/bin/vdmount
-	$(call class-archive,$(DESTDIR)$(PREFIX)/share/vdmount)
+	$(call startup-cache,$(DESTDIR)$(PREFIX)/share/vdmount)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar \
-		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jsa
+		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.aot $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.jsa
 	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
 
 clean:

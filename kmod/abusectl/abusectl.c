@@ -4,7 +4,8 @@
  *
  *   abusectl serve FILE [--index N] [--read-only] [--block-size 512|4096]
  *                       [--threads T] [--keep] [--timeout S]
- *                       [--no-partscan] [--queue-depth D] [--hw-queues Q]
+ *                       [--io-timeout S] [--no-partscan]
+ *                       [--queue-depth D] [--hw-queues Q] [--delay-us US]
  *   abusectl list
  *   abusectl reset N
  *   abusectl remove N
@@ -14,7 +15,6 @@
  * it until SIGTERM/SIGINT; then it removes the device unless --keep.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,13 +29,24 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "abuse.h"
 
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER	57
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT		4
+#endif
+
 #define CTL_PATH	"/dev/" ABUSE_CTL_DEV_NAME
+/* What this server needs of the module. */
+#define NEEDED_FEATURES	(ABUSE_FEAT_SEQ_HANDLES | ABUSE_FEAT_START | \
+			 ABUSE_FEAT_NEXT)
 #define BATCH		64
 #define WBUF_BYTES	(8U << 20)
 
@@ -48,14 +59,17 @@ struct serve_opts {
 	int keep;
 	int no_partscan;
 	long timeout;		/* -1: module default */
+	long io_timeout;	/* -1: module default */
 	unsigned int queue_depth;
 	unsigned int hw_queues;
+	unsigned long delay_us;	/* tests: pause before serving a batch */
 };
 
 static const char *prog = "abusectl";
 static int backing_fd = -1;
 static int dev_index = -1;
 static unsigned int max_req;
+static unsigned long delay_us;
 static volatile sig_atomic_t stopping;
 static unsigned int workers_alive;
 static unsigned int workers_attached;
@@ -102,11 +116,31 @@ static unsigned long need_uint(const char *what, const char *s,
 static int open_ctl(void)
 {
 	int fd = open(CTL_PATH, O_RDWR | O_CLOEXEC);
+	uint64_t features = 0;
 
 	if (fd < 0)
 		die("%s: %s (is the abuse module loaded?)", CTL_PATH,
 		    strerror(errno));
+	if (ioctl(fd, ABUSE_GET_FEATURES, &features) ||
+	    (features & NEEDED_FEATURES) != NEEDED_FEATURES)
+		die("%s: the loaded abuse module is older than this abusectl "
+		    "(reload it: rmmod abuse; insmod abuse.ko)", CTL_PATH);
 	return fd;
+}
+
+/*
+ * A server thread must not wait for its own device when the kernel
+ * reclaims memory (PR_SET_IO_FLUSHER), and its pages must not be paged
+ * out to a device only it can page them back in from (mlockall).
+ */
+static void io_flusher(void)
+{
+	static int warned;
+
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0) && !__atomic_exchange_n(
+		    &warned, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "%s: PR_SET_IO_FLUSHER: %s\n", prog,
+			strerror(errno));
 }
 
 /* ---- request service ---- */
@@ -178,10 +212,9 @@ static int serve_one(const struct abuse_request *r, const char *wbuf,
 	int fd = backing_fd;
 	int ret = 0;
 
+	memset(c, 0, sizeof(*c));
 	c->tag = r->tag;
-	c->generation = r->generation;
-	c->len = 0;
-	c->addr = 0;
+	c->seq = r->seq;
 	switch (r->op) {
 	case ABUSE_OP_READ:
 		ret = full_pread(fd, rbuf, r->len, r->offset);
@@ -236,6 +269,7 @@ static void *worker(void *arg)
 	int fd = open_ctl();
 
 	(void)arg;
+	io_flusher();
 	wbuf = malloc(WBUF_BYTES);
 	rbuf = mmap(NULL, rbuf_len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -275,6 +309,8 @@ static void *worker(void *arg)
 		}
 		if (stopping && x.req_count == 0)
 			break;
+		if (n > 0 && delay_us)
+			usleep(delay_us);
 		for (i = 0; i < n; i++) {
 			serve_one(&req[i], wbuf, rbuf + roff, &cmpl[ncmpl]);
 			if (req[i].op == ABUSE_OP_READ)
@@ -357,6 +393,10 @@ static int setup_device(int ctl, const struct serve_opts *o, uint64_t size)
 		info.flags |= ABUSE_FLAG_SET_TIMEOUT;
 		info.timeout = o->timeout;
 	}
+	if (o->io_timeout >= 0) {
+		info.flags |= ABUSE_FLAG_SET_IO_TIMEOUT;
+		info.io_timeout = o->io_timeout;
+	}
 	if (!info.size)
 		die("%s: smaller than one block", o->file);
 	if (ioctl(ctl, ABUSE_CTL_ADD, &info))
@@ -395,6 +435,9 @@ static int cmd_serve(const struct serve_opts *o)
 	int ctl, created, ret = 0;
 	uint64_t size;
 
+	delay_us = o->delay_us;
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
+		fprintf(stderr, "%s: mlockall: %s\n", prog, strerror(errno));
 	backing_fd = open(o->file, (o->read_only ? O_RDONLY : O_RDWR) |
 			  O_CLOEXEC);
 	if (backing_fd < 0)
@@ -427,6 +470,9 @@ static int cmd_serve(const struct serve_opts *o)
 			break;
 		usleep(1000);
 	}
+	/* The disk appears and its partitions are read, served by the workers. */
+	if (ioctl(ctl, ABUSE_CTL_START, dev_index))
+		die("start abuse%d: %s", dev_index, strerror(errno));
 	printf("/dev/%s%d\n", ABUSE_DISK_PREFIX, dev_index);
 	fflush(stdout);
 	fprintf(stderr, "%s: %s abuse%d backed by %s, %u thread(s)\n", prog,
@@ -464,48 +510,43 @@ static int cmd_serve(const struct serve_opts *o)
 
 /* ---- list, reset, remove ---- */
 
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case ABUSE_STATE_ADDED:
+		return "added";
+	case ABUSE_STATE_LIVE:
+		return "live";
+	case ABUSE_STATE_DEAD:
+		return "dead";
+	}
+	return "?";
+}
+
 static int cmd_list(void)
 {
-	DIR *d = opendir("/sys/block");
-	struct dirent *e;
-	int ctl, found = 0;
+	struct abuse_dev_info info = { .index = 0 };
+	int ctl = open_ctl();
 
-	if (!d)
-		die("/sys/block: %s", strerror(errno));
-	ctl = open_ctl();
-	printf("%-10s %14s %5s %7s %7s %8s %8s  %s\n", "DEVICE", "SIZE",
-	       "BS", "SERVERS", "QUEUED", "INFLIGHT", "PID", "BACKING");
-	while ((e = readdir(d))) {
-		struct abuse_dev_info info = {};
-		char path[PATH_MAX], backing[ABUSE_BACKING_LEN] = "";
-		unsigned long idx;
-		FILE *f;
+	printf("%-10s %-5s %14s %5s %7s %6s %8s %4s %8s  %s\n", "DEVICE",
+	       "STATE", "SIZE", "BS", "SERVERS", "QUEUED", "INFLIGHT", "HELD",
+	       "PID", "BACKING");
+	while (!ioctl(ctl, ABUSE_CTL_NEXT, &info)) {
+		struct abuse_backing b = { .index = info.index };
 
-		if (strncmp(e->d_name, ABUSE_DISK_PREFIX,
-			    strlen(ABUSE_DISK_PREFIX)) ||
-		    parse_uint(e->d_name + strlen(ABUSE_DISK_PREFIX), INT_MAX,
-			       &idx))
-			continue;
-		info.index = idx;
-		if (ioctl(ctl, ABUSE_CTL_GET_STATUS, &info))
-			continue;
-		snprintf(path, sizeof(path), "/sys/block/%s/abuse/backing",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (f) {
-			if (!fgets(backing, sizeof(backing), f))
-				backing[0] = 0;
-			backing[strcspn(backing, "\n")] = 0;
-			fclose(f);
-		}
-		printf("%-10s %14llu %5u %7u %7u %8u %8d  %s%s\n", e->d_name,
+		if (ioctl(ctl, ABUSE_CTL_GET_BACKING, &b))
+			b.text[0] = 0;
+		printf("%s%-5d %-5s %14llu %5u %7u %6u %8u %4u %8d  %s%s\n",
+		       ABUSE_DISK_PREFIX, info.index, state_name(info.state),
 		       (unsigned long long)info.size, info.block_size,
-		       info.nr_servers, info.queued, info.inflight,
-		       info.server_pid, backing,
+		       info.nr_servers, info.queued, info.inflight, info.held,
+		       info.server_pid, b.text,
 		       info.flags & ABUSE_FLAG_READ_ONLY ? " (ro)" : "");
-		found++;
+		memset(&info, 0, sizeof(info));
+		info.index = b.index + 1;
 	}
-	closedir(d);
+	if (errno != ENODEV)
+		die("list: %s", strerror(errno));
 	close(ctl);
 	return 0;
 }
@@ -525,7 +566,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s serve FILE [--index N] [--read-only] [--block-size 512|4096]\n"
-		"                     [--threads T] [--keep] [--timeout S] [--no-partscan]\n"
+		"                     [--threads T] [--keep] [--timeout S] [--io-timeout S]\n"
+		"                     [--no-partscan] [--delay-us US (tests: serve slowly)]\n"
 		"                     [--queue-depth D] [--hw-queues Q]\n"
 		"       %s list\n"
 		"       %s reset N\n"
@@ -537,6 +579,7 @@ int main(int argc, char **argv)
 {
 	struct serve_opts o = {
 		.index = -1, .block_size = 512, .threads = 2, .timeout = -1,
+		.io_timeout = -1,
 	};
 	int i;
 
@@ -576,6 +619,12 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--timeout")) {
 			o.timeout = need_uint("timeout", v, UINT32_MAX);
+			i++;
+		} else if (!strcmp(a, "--delay-us")) {
+			o.delay_us = need_uint("delay", v, 10000000);
+			i++;
+		} else if (!strcmp(a, "--io-timeout")) {
+			o.io_timeout = need_uint("I/O timeout", v, UINT32_MAX);
 			i++;
 		} else if (!strcmp(a, "--queue-depth")) {
 			o.queue_depth = need_uint("queue depth", v,

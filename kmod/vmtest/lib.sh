@@ -1,11 +1,32 @@
-# Shared by the vmtest host scripts.  Sourced, not run.
+# Shared by the vmtest scripts, on the host and in the guest.  Sourced, not run.
 
-# The Debian kernel to boot: a /boot/vmlinuz-V with modules in /lib/modules/V.
+# What a guest's kernel log must never show: every guest suite fails on it.
+VMTEST_KERNEL_LOG_BAD="BUG|WARNING|Oops|Call Trace|general protection|UBSAN|KASAN|refcount_t|usercopy: |kobject|blocked for more than|hung_task|Poison overwritten|Redzone|Object padding|Freepointer"
+
+# The kernels a guest can boot, oldest first: a /boot/vmlinuz-V with headers in
+# /lib/modules/V/build (the rule of kmod/kernels.mk).
+vmtest_kvers() {
+	local k
+	for k in $(ls /lib/modules 2>/dev/null | sort -V); do
+		[ -e "/lib/modules/$k/build/Makefile" ] && [ -e "/boot/vmlinuz-$k" ] && echo "$k"
+	done
+}
+
+# The Debian kernel to boot: $KVER, else the newest of vmtest_kvers.
 vmtest_kver() {
 	if [ -n "${KVER:-}" ]; then echo "$KVER"; return; fi
-	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V -r); do
-		if [ -d "/lib/modules/$k/kernel" ]; then echo "$k"; return; fi
-	done
+	vmtest_kvers | tail -n 1
+}
+
+# The abuse module built for kernel $1 (kmod/Makefile's modules-all), else kmod/abuse.ko.
+vmtest_abuse_ko() {
+	local kmod
+	kmod=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	if [ -e "$kmod/build/$1/abuse.ko" ]; then
+		echo "$kmod/build/$1/abuse.ko"
+	else
+		echo "$kmod/abuse.ko"
+	fi
 }
 
 # What a guest run needs; prints the missing pieces.

@@ -10,10 +10,19 @@
 # the guest hit VMTEST_TIMEOUT (seconds, default 900) and 125 when the
 # guest did not get as far as running it.
 #
-# In the guest: $KVER is the kernel version, $ABUSE_KO the path of
-# kmod/abuse.ko (insmod it yourself), modprobe works for Debian's modules.
+# In the guest: $KVER is the kernel version, $ABUSE_KO the path of the
+# abuse module built for it (insmod it yourself), modprobe works for
+# Debian's modules.  The kernel runs with slab debugging (slub_debug=FZPU:
+# sanity checks, red zones, poisoning, owner tracking), so that memory
+# misuse becomes a report in its log.  Not init_on_free=1: it reports
+# nothing itself, and under TCG it made the exit of a long-lived process
+# free its 9p page cache for 6-8 minutes with soft-lockup reports
+# (VMTEST_MEMCHECK replaces these parameters).
 # Environment: KVER, VMTEST_TIMEOUT, VMTEST_MEM (MiB, 2048),
-# VMTEST_SMP (2), VMTEST_LOG (file for the raw console log).
+# VMTEST_SMP (2), VMTEST_TCG (multi, or single: one host thread runs
+# every vCPU, which HotSpot's JIT-compiled code survives), VMTEST_APPEND
+# (more kernel parameters, e.g. ignore_loglevel), VMTEST_LOG (file for the
+# raw console log).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -74,7 +83,11 @@ log=${VMTEST_LOG:-$job/console.log}
 trap 'rm -rf "$job"' EXIT
 {
 	echo "#!/bin/bash"
-	printf 'export KVER=%q ABUSE_KO=%q\n' "$kver" "$(dirname "$here")/abuse.ko"
+	printf 'export KVER=%q ABUSE_KO=%q\n' "$kver" "$(vmtest_abuse_ko "$kver")"
+	# The tests' own knobs (VMTEST_*) reach the guest too.
+	for v in $(compgen -e | grep '^VMTEST_'); do
+		printf 'export %s=%q\n' "$v" "${!v}"
+	done
 	printf 'cd %q || exit 125\n' "$PWD"
 	printf 'exec %q' "$script"
 	for a in "$@"; do printf ' %q' "$a"; done
@@ -83,11 +96,11 @@ trap 'rm -rf "$job"' EXIT
 
 start=$(date +%s)
 timeout -k 10 "${VMTEST_TIMEOUT:-900}" \
-	qemu-system-x86_64 -machine q35,accel=tcg -cpu max \
+	qemu-system-x86_64 -machine q35 -accel "tcg,thread=${VMTEST_TCG:-multi}" -cpu max \
 	-smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-2048}" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 vmtest.job=$job vmtest.keep=$top" \
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 ${VMTEST_MEMCHECK-slub_debug=FZPU} ${VMTEST_APPEND:-} vmtest.job=$job vmtest.keep=$top" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log" | grep --line-buffered -v '^VMTEST-EXIT '
 qrc=${PIPESTATUS[0]}

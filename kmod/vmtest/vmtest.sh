@@ -1,5 +1,6 @@
 #!/bin/bash
-# make vmtest: run tests.sh in a guest; fail unless it finished with no failure.
+# make vmtest: run tests.sh in a guest booting kernel $KVER (else the newest); fail unless it
+# finished with no failure.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 kver=$(vmtest_kver)
@@ -10,18 +11,18 @@ if [ -n "$missing" ]; then
 	echo "**************************************************************"
 	exit 77
 fi
-[ -e "$here/../abuse.ko" ] || { echo "vmtest: build the module first (make -C kmod)"; exit 1; }
+[ -e "$(vmtest_abuse_ko "$kver")" ] || { echo "vmtest: build the module first (make -C kmod modules-all)"; exit 1; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500} "$here/run-in-guest.sh" "$here/tests.sh" | tee "$out"
+KVER=$kver VMTEST_TIMEOUT=${VMTEST_TIMEOUT:-1500} "$here/run-in-guest.sh" "$here/tests.sh" | tee "$out"
 rc=${PIPESTATUS[0]}
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
 if [ -z "$summary" ]; then
-	echo "vmtest: FAILED, the guest did not finish the tests (status $rc)"
+	echo "vmtest: FAILED on $kver, the guest did not finish the tests (status $rc)"
 	exit 1
 fi
 if [ "$rc" != 0 ] || ! echo "$summary" | grep -q ' 0 failed$'; then
-	echo "vmtest: FAILED ($summary)"
+	echo "vmtest: FAILED on $kver ($summary)"
 	exit 1
 fi
-echo "vmtest: OK ($summary)"
+echo "vmtest: OK on $kver ($summary)"

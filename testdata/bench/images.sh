@@ -1,31 +1,50 @@
 #!/bin/sh
-# Builds (once, cached) the benchmark images: a data-full 512 MiB disk made of real file contents
-# (compressible like a real system disk), as raw, qcow2, deflate qcow2, VMDK monolithicSparse and
-# streamOptimized, and dynamic VHD, VHDX, VDI and Parallels images. Prints the cache directory.
+# Builds (once, cached) the benchmark images of one size: a data-full disk made of real file
+# contents (compressible like a real system disk: libraries and text, sorted for repeatability,
+# repeated if the system has less than the size), as raw and, with qemu-img, as every image
+# format of the bench. Prints the directory.
+# Usage: testdata/bench/images.sh [SIZE_MIB] [IMAGE...]   (default 768, every image below)
+#   BENCH_CACHE: where the images are kept (default testdata/cache/bench)
 set -eu
-cache=${BENCH_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/cache/bench}
-size_mib=${BENCH_SIZE_MIB:-512}
+size_mib=${1:-768}
+[ $# -gt 0 ] && shift
+cache=${BENCH_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/cache/bench}/$size_mib
 mkdir -p "$cache"
 raw=$cache/data.raw
 if [ ! -f "$raw" ] || [ "$(stat -c %s "$raw")" -ne $((size_mib * 1048576)) ]; then
-    # Real file contents: libraries and text, as a system disk holds; sorted for repeatability.
-    find /usr/lib /usr/share -xdev -type f -size +8k 2>/dev/null | LC_ALL=C sort | \
-        xargs cat 2>/dev/null | head -c $((size_mib * 1048576)) > "$raw.tmp" || true
-    truncate -s $((size_mib * 1048576)) "$raw.tmp"
+    echo "building a ${size_mib} MiB data-full image in $cache ..." >&2
+    find /usr/lib /usr/share -xdev -type f -size +8k 2>/dev/null | LC_ALL=C sort > "$cache/files"
+    for _ in 1 2 3 4 5 6 7 8; do xargs cat < "$cache/files" 2>/dev/null || true; done |
+        head -c $((size_mib * 1048576)) > "$raw.tmp"
+    truncate -s $((size_mib * 1048576)) "$raw.tmp" # a system with hardly any files: zeros at the end
+    rm -f "$cache/files"
     mv "$raw.tmp" "$raw"
 fi
-make_image() { # name, qemu-img convert arguments...
-    name=$1; shift
-    [ -f "$cache/$name" ] && return
-    qemu-img convert -f raw "$@" "$raw" "$cache/$name.tmp"
-    mv "$cache/$name.tmp" "$cache/$name"
+
+# name: qemu-img convert options that make it from the raw image
+options_of() {
+    case $1 in
+        plain.qcow2) echo "-O qcow2" ;;
+        deflate.qcow2) echo "-O qcow2 -c" ;;
+        zstd.qcow2) echo "-O qcow2 -c -o compression_type=zstd" ;;
+        sparse.vmdk) echo "-O vmdk -o subformat=monolithicSparse" ;;
+        stream.vmdk) echo "-O vmdk -o subformat=streamOptimized" ;;
+        dynamic.vhd) echo "-O vpc -o subformat=dynamic" ;;
+        dynamic.vhdx) echo "-O vhdx" ;;
+        dynamic.vdi) echo "-O vdi" ;;
+        image.hdd) echo "-O parallels" ;;
+        *) return 1 ;;
+    esac
 }
-make_image plain.qcow2 -O qcow2
-make_image deflate.qcow2 -O qcow2 -c
-make_image sparse.vmdk -O vmdk -o subformat=monolithicSparse
-make_image stream.vmdk -O vmdk -o subformat=streamOptimized
-make_image dynamic.vhd -O vpc -o subformat=dynamic,force_size=on
-make_image dynamic.vhdx -O vhdx -o subformat=dynamic
-make_image dynamic.vdi -O vdi
-make_image expanding.hds -O parallels
+for name in ${*:-plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx dynamic.vdi image.hdd}; do
+    [ "$name" = data.raw ] || [ -f "$cache/$name" ] && continue
+    # shellcheck disable=SC2046 # the options are words
+    if ! qemu-img convert -f raw $(options_of "$name") "$raw" "$cache/$name.tmp" 2>"$cache/$name.err"; then
+        echo "images.sh: qemu-img cannot make $name: $(tail -n 1 "$cache/$name.err")" >&2
+        rm -f "$cache/$name.tmp"
+        continue
+    fi
+    rm -f "$cache/$name.err"
+    mv "$cache/$name.tmp" "$cache/$name"
+done
 echo "$cache"

@@ -15,9 +15,10 @@ export VDMOUNT_DEBUG=1
 
 # The kernel cannot load modules on demand from inside the chroot: load what the tests use.
 for m in dm_mod ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 loop; do modprobe "$m" 2>/dev/null; done
-# Under emulation a JVM takes tens of seconds to start: give a replacement server time to arrive
-# before queued requests fail (the default, 30 s, suits real machines).
-insmod "$ABUSE_KO" no_server_timeout=300 || { echo "FAIL insmod"; echo "0 passed, 1 failed"; exit 1; }
+# Under emulation a JVM takes tens of seconds to start, and its first requests are slow: give a
+# replacement server time to arrive before queued requests fail, and a request time to be served
+# (the defaults, 30 s each, suit real machines).
+insmod "$ABUSE_KO" no_server_timeout=300 io_timeout=120 || { echo "FAIL insmod"; echo "0 passed, 1 failed"; exit 1; }
 
 # Images on tmpfs (9p is slow); checksums of every image file before, to prove nothing wrote them.
 mkdir -p "$img" /mnt/a /mnt/b
@@ -82,23 +83,37 @@ test_overlay() {
 }
 
 # kill -9 of the server under a running reader: a new attach takes the orphaned device over, and
-# the reader finishes with no error and the right bytes.
+# the reader finishes with no error and the right bytes. The kill comes once the reader has read
+# 2 MiB and while it still runs (a fixed sleep could outlast a fast reader), with requests in flight.
 test_takeover() {
-    local t0
+    local t0 read_sectors inflight=0 stat
     want=$(sha256sum < "$img/disk.raw" | cut -d' ' -f1)
     out=$(attach --transport abuse "$img/deflate.qcow2" 2>&1)
     dev=$(echo "$out" | first_device)
     pid=$(server_pid "$dev")
+    stat=/sys/block/$(basename "$dev")/stat
+    rm -f /tmp/reader.rc
     (dd if="$dev" bs=16K iflag=direct status=none | sha256sum | cut -d' ' -f1 > /tmp/reader.sum;
         echo "${PIPESTATUS[0]}" > /tmp/reader.rc) &
     reader=$!
-    sleep 2
-    if [ -n "$pid" ] && kill -9 "$pid"; then
+    for _ in $(seq 1 600); do
+        read_sectors=$(awk '{ print $3 }' "$stat")
+        [ "$read_sectors" -ge 4096 ] && break
+        sleep 0.1
+    done
+    [ -n "$pid" ] && kill -STOP "$pid"
+    inflight=$(cat "/sys/block/$(basename "$dev")/abuse/inflight")
+    if [ -z "$pid" ] || [ -e /tmp/reader.rc ]; then
+        ko "kill -9 and take over" "no server pid for $dev, or the reader ended before the kill: $out"
+        [ -n "$pid" ] && kill -CONT "$pid"
+        wait "$reader"
+    else
+        kill -9 "$pid"
         sleep 1
         t0=$(date +%s)
-        # Not attach: its retry would first take down the device this attach is to take over.
-        out2=$(vdm attach --transport abuse "$img/deflate.qcow2" 2>&1)
-        echo "takeover: the new server was ready after $(($(date +%s) - t0)) s"
+        out2=$(attach --transport abuse "$img/deflate.qcow2" 2>&1)
+        echo "takeover: $read_sectors sectors read and $inflight requests in flight at the kill;" \
+            "the new server was ready after $(($(date +%s) - t0)) s"
         wait "$reader"
         if [ "$(cat /tmp/reader.rc)" = 0 ] && [ "$(cat /tmp/reader.sum)" = "$want" ] &&
             [ "$(echo "$out2" | first_device)" = "$dev" ]; then
@@ -106,9 +121,6 @@ test_takeover() {
         else
             ko "kill -9 and take over" "rc $(cat /tmp/reader.rc), sum $(cat /tmp/reader.sum), want $want; $out2"
         fi
-    else
-        ko "kill -9 and take over" "no server pid for $dev: $out"
-        wait "$reader"
     fi
     "$vd" detach "$dev" >/dev/null 2>&1
 }

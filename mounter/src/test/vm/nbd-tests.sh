@@ -147,7 +147,12 @@ test_crash() {
     rm -f /tmp/reader.rc
     (dd if="$dev" of=/dev/null bs=16K iflag=direct status=none 2>/tmp/reader.err; echo $? > /tmp/reader.rc) &
     reader=$!
-    sleep 2
+    # Kill once the reader has read 2 MiB, while it still runs: a fixed sleep can outlast a fast reader.
+    for _ in $(seq 1 600); do
+        [ "$(awk '{ print $3 }' "/sys/block/$(basename "$dev")/stat")" -ge 4096 ] && break
+        [ -e /tmp/reader.rc ] && break
+        sleep 0.1
+    done
     if [ -z "$pid" ] || [ -e /tmp/reader.rc ]; then
         ko "kill -9: reader ends" "no server pid ($pid), or the reader ended before the kill"
     else

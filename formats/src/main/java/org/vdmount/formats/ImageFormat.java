@@ -39,4 +39,9 @@ public interface ImageFormat {
     default boolean hasSnapshots() {
         return false;
     }
+
+    /** Whether files of this format hold several disks to choose from ({@link OpenOptions#disk}), as an OVA does. */
+    default boolean holdsSeveralDisks() {
+        return false;
+    }
 }

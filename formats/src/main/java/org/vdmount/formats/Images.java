@@ -70,6 +70,10 @@ public final class Images {
                 throw new ImageException(name, format.name() + " images have no internal snapshots (--snapshot "
                         + context.options().snapshot() + ")");
             }
+            if (context.isTop() && context.options().disk() != 0 && !format.holdsSeveralDisks()) {
+                throw new ImageException(name, "a " + format.name() + " image is one disk: --disk "
+                        + context.options().disk() + " is for containers of several disks (OVA)");
+            }
             return format.open(storage, context);
         } catch (IOException | RuntimeException e) {
             storage.close();

@@ -3,8 +3,10 @@ package org.vdmount.formats;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Optional;
+import org.vdmount.formats.io.Allocation;
 
 /**
  * Bytes addressed by offset: a file, a block device, or a slice of another storage (a disk inside
@@ -42,6 +44,17 @@ public interface Storage extends Closeable {
             }
             pos += n;
         }
+    }
+
+    /**
+     * Copies {@code count} bytes at {@code position} to {@code target} at the target's own position
+     * (which it advances), inside the kernel (copy_file_range, or sendfile across file systems) when
+     * this storage is a plain file and {@code allocation} says the stretch has no hole, so the bytes
+     * never pass through a buffer of ours. Returns false, having copied nothing, when it cannot;
+     * fails like {@link #readFully} when the storage ends before the range does.
+     */
+    default boolean copyTo(long position, long count, FileChannel target, Allocation allocation) throws IOException {
+        return false;
     }
 
     /** Whether {@link #writeAt} may be called. */

@@ -47,8 +47,19 @@ public interface VirtualDisk extends Closeable {
     default void flush() throws IOException {
     }
 
-    /** Declares {@code [offset, offset + length)} unused; reads of it return zeros afterwards. */
+    /**
+     * Declares {@code [offset, offset + length)} unused; reads of it return zeros afterwards. A
+     * format that cannot free space writes the zeros (in bounded pieces).
+     */
     default void discard(long offset, long length) throws IOException {
-        throw new ImageException(info().name(), "this disk is read-only");
+        if (!writable()) {
+            throw new ImageException(info().name(), "this disk is read-only");
+        }
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+        for (long done = 0; done < length; ) {
+            int n = (int) Math.min(zeros.capacity(), length - done);
+            write(zeros.clear().limit(n), offset + done);
+            done += n;
+        }
     }
 }

@@ -83,6 +83,24 @@ public final class FileStorage implements Storage {
     }
 
     @Override
+    public boolean copyTo(long position, long count, FileChannel target, Allocation allocation) throws IOException {
+        if (blockDeviceSize >= 0 || !allocation.allocated(path, position, position + count)) {
+            return false; // the kernel's file copy takes regular files only, and would fill holes
+        }
+        long pos = position;
+        long end = position + count;
+        while (pos < end) {
+            long n = channel.transferTo(pos, end - pos, target);
+            if (n <= 0) {
+                throw new ImageException(name, String.format(
+                        "truncated: needs %d more bytes at offset %d, but the file is %d bytes", end - pos, pos, size()));
+            }
+            pos += n;
+        }
+        return true;
+    }
+
+    @Override
     public boolean writable() {
         return writable;
     }

@@ -2,6 +2,7 @@ package org.vdmount.formats.io;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.vdmount.formats.Storage;
@@ -50,6 +51,14 @@ public final class SliceStorage implements Storage {
             return n;
         }
         return base.readAt(dst, start + position);
+    }
+
+    @Override
+    public boolean copyTo(long position, long count, FileChannel target, Allocation allocation) throws IOException {
+        if (position < 0 || count > length - position) {
+            return false; // past the slice's end: readFully reports it
+        }
+        return base.copyTo(start + position, count, target, allocation);
     }
 
     /** Closing a slice leaves its base open: the base belongs to whoever made the slice. */

@@ -92,6 +92,11 @@ public final class OvaFormat implements ImageFormat {
     }
 
     @Override
+    public boolean holdsSeveralDisks() {
+        return true;
+    }
+
+    @Override
     public VirtualDisk open(Storage storage, OpenContext context) throws IOException {
         List<TarArchiveEntry> disks = disks(storage);
         if (disks.isEmpty()) {

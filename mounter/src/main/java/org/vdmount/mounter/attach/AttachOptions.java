@@ -19,6 +19,9 @@ import java.util.List;
  */
 public record AttachOptions(Path image, String transport, String snapshot, int diskNumber, boolean partscan, int threads,
         boolean readWrite, Path overlay, int index, String format) {
+    /** How {@link #mode} begins for an attachment with an overlay; the overlay's path follows. */
+    static final String OVERLAY_MODE = "overlay ";
+    static final String READ_WRITE_MODE = "read-write";
 
     /**
      * Server threads when not asked for: one per two CPUs, from 1 to 4. The programs doing the I/O
@@ -60,8 +63,8 @@ public record AttachOptions(Path image, String transport, String snapshot, int d
     /** What the device lines and `vdmount list` call the mode. */
     public String mode() {
         if (overlay != null) {
-            return "overlay " + overlay;
+            return OVERLAY_MODE + overlay;
         }
-        return readWrite ? "read-write" : "read-only";
+        return readWrite ? READ_WRITE_MODE : "read-only";
     }
 }

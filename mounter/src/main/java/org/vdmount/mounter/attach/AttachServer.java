@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Logger;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.transport.AttachRequest;
@@ -16,6 +15,7 @@ import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.Log;
 
 /**
  * The server side of an attachment, whatever the transport: opens the image, has the transport
@@ -23,18 +23,23 @@ import org.vdmount.mounter.transport.Transports;
  * failure path it takes down what it made, so no device, mount or record outlives a failed attach.
  */
 public final class AttachServer {
-    private static final Logger LOG = Logger.getLogger(AttachServer.class.getName());
 
     private AttachServer() {
     }
 
-    /** Attaches and blocks until the attachment is detached (from outside, or by stopping this process). */
-    public static void serve(AttachOptions options, ServerOutput output) throws IOException, InterruptedException {
+    /**
+     * Attaches and blocks until the attachment is detached (from outside, or by stopping this
+     * process). With {@code ownLog} (a background server), what the server says while serving goes
+     * to the attachment's log file from the moment it has an id.
+     */
+    public static void serve(AttachOptions options, ServerOutput output, boolean ownLog)
+            throws IOException, InterruptedException {
         Transport transport = Transports.choose(options.transport());
         Path image = options.image().toAbsolutePath().normalize();
         RunDirectory run = RunDirectory.standard();
         long pid = ProcessHandle.current().pid();
         String mode = options.mode();
+        Attachments.refuseClash(run, image, options);
         try (VirtualDisk disk = WritableDisks.open(image, options, output::warn)) {
             if (disk.size() == 0) {
                 throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
@@ -47,6 +52,11 @@ public final class AttachServer {
                 parts.addAll(PartitionFiles.of(disk));
             }
             int id = run.allocate();
+            String log = "";
+            if (ownLog) {
+                AttachmentLog.redirectStandardError(run.logFile(id));
+                log = run.logFile(id).toString();
+            }
             AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads(), options.index(),
                     options.partscan());
             Stopper stopper = new Stopper(transport, request, run);
@@ -55,7 +65,7 @@ public final class AttachServer {
             try {
                 run.write(AttachmentRecord.starting(id, pid, transport.name()));
                 session = stopper.attach();
-                run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid,
+                run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid, log,
                         session.devices(), session.state()));
                 StaleRecords.forget(run, id, session.devices());
             } catch (IOException | RuntimeException e) {
@@ -140,7 +150,7 @@ public final class AttachServer {
                     transport.abandon(request);
                 }
             } catch (IOException | RuntimeException e) {
-                LOG.warning("stopping attachment " + request.id() + ": " + e.getMessage());
+                Log.warn("stopping attachment " + request.id() + ": " + e.getMessage());
             }
             removeQuietly(run, request.id());
         }

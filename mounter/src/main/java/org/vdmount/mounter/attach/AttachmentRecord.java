@@ -18,14 +18,21 @@ import org.vdmount.mounter.transport.AttachedDevice;
  * file: readable by people and shell scripts, and by every later vdmount (detach, list).
  *
  * @param pid    the server process, or 0 while it is starting
+ * @param log    the server's log file, or "" when it logs to a terminal (--foreground)
  * @param state  the transport's own keys (e.g. the FUSE mount point), passed back to its detach
  */
-public record AttachmentRecord(int id, String image, String transport, String mode, long pid,
+public record AttachmentRecord(int id, String image, String transport, String mode, long pid, String log,
         List<AttachedDevice> devices, Map<String, String> state) {
 
     /** The record of an id that is claimed but not yet attached. */
     static AttachmentRecord starting(int id, long pid, String transport) {
-        return new AttachmentRecord(id, "", transport, "starting", pid, List.of(), Map.of());
+        return new AttachmentRecord(id, "", transport, "starting", pid, "", List.of(), Map.of());
+    }
+
+    /** The overlay file this attachment writes to, or null when it writes nowhere or to the image itself. */
+    public Path overlay() {
+        return mode.startsWith(AttachOptions.OVERLAY_MODE) ? Path.of(mode.substring(AttachOptions.OVERLAY_MODE.length()))
+                : null;
     }
 
     public boolean starting() {
@@ -42,9 +49,23 @@ public record AttachmentRecord(int id, String image, String transport, String mo
      * pid after ours died; when the command line cannot be read, it is given the benefit of the doubt.
      */
     static boolean isOurServer(ProcessHandle p) {
-        return p.isAlive() && p.info().arguments()
+        return p.isAlive() && !zombie(p.pid()) && p.info().arguments()
                 .map(args -> String.join(" ", args).contains("vdmount"))
                 .orElse(true);
+    }
+
+    /**
+     * Whether the process has ended but not been reaped yet: Java counts a zombie as alive, and a
+     * server killed under an init that reaps slowly is one for a while.
+     */
+    private static boolean zombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int close = stat.lastIndexOf(')');
+            return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     void writeTo(Path file) throws IOException {
@@ -53,6 +74,7 @@ public record AttachmentRecord(int id, String image, String transport, String mo
         p.setProperty("transport", transport);
         p.setProperty("mode", mode);
         p.setProperty("pid", Long.toString(pid));
+        p.setProperty("log", log);
         p.setProperty("devices", Integer.toString(devices.size()));
         for (int i = 0; i < devices.size(); i++) {
             AttachedDevice d = devices.get(i);
@@ -97,7 +119,8 @@ public record AttachmentRecord(int id, String image, String transport, String mo
                 }
             }
             return new AttachmentRecord(id, p.getProperty("image"), p.getProperty("transport", ""),
-                    p.getProperty("mode", ""), Long.parseLong(p.getProperty("pid", "0")), devices, state);
+                    p.getProperty("mode", ""), Long.parseLong(p.getProperty("pid", "0")), p.getProperty("log", ""),
+                    devices, state);
         } catch (RuntimeException e) {
             throw new IOException(file + ": damaged attachment record (" + e.getMessage() + ")");
         }

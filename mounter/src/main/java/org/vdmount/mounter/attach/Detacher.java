@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
 import org.vdmount.mounter.transport.AttachRequest;

@@ -40,6 +40,11 @@ public final class RunDirectory {
         return root.resolve(id + SUFFIX);
     }
 
+    /** The attachment's log: what its background server says while serving. */
+    public Path logFile(int id) {
+        return root.resolve(id + ".log");
+    }
+
     public Path workDir(int id) {
         return root.resolve(Integer.toString(id));
     }

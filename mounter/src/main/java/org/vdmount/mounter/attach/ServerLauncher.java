@@ -16,7 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.transport.AttachedDevice;
 
 /**
@@ -46,13 +46,13 @@ public final class ServerLauncher {
         if (runDirProperty != null) {
             command.add("-Dvdmount.run.dir=" + runDirProperty);
         }
-        String archive = System.getProperty("vdmount.class.archive");
-        if (archive != null) {
-            // The launcher's class-data archive: the server starts faster, which matters most
-            // when it takes over a device whose requests are waiting.
-            command.add("-XX:SharedArchiveFile=" + archive);
-            command.add("-Xlog:cds=off");
-            command.add("-Xlog:cds+dynamic=off");
+        // The launcher's JVM options (bin/vdmount), one a line: the same bounded heap, and the same
+        // start-up cache, so the server starts fast, which matters most when it takes over a device
+        // whose requests are waiting. (It runs on the same Java: javaBinary() is this JVM's.)
+        for (String option : System.getProperty("vdmount.jvm.options", "").split("\n")) {
+            if (!option.isBlank()) {
+                command.add(option);
+            }
         }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

@@ -8,31 +8,41 @@ import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.overlay.OverlayDisk;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 
 /**
  * Opens the image an attachment serves in the mode asked for: read-only (the default), with an
  * overlay file taking the writes (the image is still opened read-only), or writable in place.
  */
-final class WritableDisks {
+public final class WritableDisks {
     private WritableDisks() {
     }
 
     static VirtualDisk open(Path image, AttachOptions options, Consumer<String> warnings) throws IOException {
-        if (options.readWrite() && options.overlay() != null) {
-            throw new UserError("--rw and --overlay exclude each other: --overlay keeps the image unchanged");
+        return open(image, new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite(), options.format()),
+                options.overlay(), warnings);
+    }
+
+    /**
+     * Opens {@code image} as {@code open} says (writable in place when it says so), under an
+     * overlay file when {@code overlay} is not null.
+     */
+    public static VirtualDisk open(Path image, OpenOptions open, Path overlay, Consumer<String> warnings)
+            throws IOException {
+        if (open.writable() && overlay != null) {
+            throw new UsageError("--rw and --overlay exclude each other: --overlay keeps the image unchanged");
         }
-        if (options.readWrite() && options.snapshot() != null) {
-            throw new UserError("a snapshot is read-only: --rw cannot go with --snapshot (use --overlay)");
+        if (open.writable() && open.snapshot() != null) {
+            throw new UsageError("a snapshot is read-only: --rw cannot go with --snapshot (use --overlay)");
         }
-        OpenOptions open = new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite(), options.format());
         VirtualDisk disk = Images.open(image, open, warnings);
         try {
-            if (options.overlay() != null) {
-                refuseOverlayOnTheChain(disk, options.overlay());
-                return OverlayDisk.open(disk, options.overlay());
+            if (overlay != null) {
+                refuseOverlayOnTheChain(disk, overlay);
+                return OverlayDisk.open(disk, overlay);
             }
-            if (options.readWrite() && !disk.writable()) {
+            if (open.writable() && !disk.writable()) {
                 throw new UserError(image + ": vdmount cannot write " + disk.info().format()
                         + " images in place yet; use --overlay FILE to keep the writes in a separate file");
             }

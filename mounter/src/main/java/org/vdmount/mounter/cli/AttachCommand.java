@@ -9,7 +9,9 @@ import org.vdmount.mounter.attach.AttachServer;
 import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.attach.ServerOutput;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.UsageError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -25,6 +27,8 @@ import picocli.CommandLine.Parameters;
             "",
             "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. Re-attaching with the same FILE shows the earlier writes.",
             "",
+            "An image that is attached already is not attached again: the existing devices are named instead. A second attachment of the same image is allowed when each writes to an overlay file of its own.",
+            "",
             "Transports, tried in this order by --transport auto, which takes the first one usable here and names it on the disk's line: abuse (the abuse kernel module, when /dev/abctl exists: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), nbd (the kernel's nbd driver, loaded with 'modprobe nbd max_part=16' if this kernel has it and it is not loaded yet: /dev/nbdN, partitions /dev/nbdNpM), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to loop devices: works without any module). --transport NAME insists on one and says why when it cannot be used.",
             "",
             "If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes. If the server of an nbd device is killed, the device's I/O fails with an I/O error at once (nothing hangs) and 'vdmount detach' clears it."},
@@ -37,32 +41,18 @@ public final class AttachCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image (raw, qcow2...; the format is detected).")
     Path image;
 
-    @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
-            description = "How the devices are made: auto (default: abuse if its module is loaded, else nbd if the kernel has it, else fuse), abuse (our kernel module), nbd (the kernel's nbd driver) or fuse (FUSE + loop devices).")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
-    @Option(names = "--read-only", description = "Never write to the image (the default).")
-    boolean readOnly;
+    @Mixin
+    WriteOptions write;
 
-    @Option(names = "--rw", description = "Let writes change the image itself (raw images only, so far).")
-    boolean readWrite;
-
-    @Option(names = "--overlay", paramLabel = "FILE",
-            description = "Writable devices whose writes go to FILE (created if missing); the image is never opened for writing.")
-    Path overlay;
+    @Mixin
+    SourceOptions source;
 
     @Option(names = "--index", paramLabel = "N", defaultValue = "-1",
             description = "Ask for device number N (/dev/abuseN, /dev/nbdN); default: the first free one.")
     int index;
-
-    @Option(names = "--snapshot", paramLabel = "S", description = "Show internal snapshot S (name or id) instead of the current state.")
-    String snapshot;
-
-    @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Which disk of a multi-disk container (OVA), from 1.")
-    int diskNumber;
-
-    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
-    String format;
 
     @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over nbd, the partitions the kernel finds are removed again).")
     boolean noPartscan;
@@ -79,28 +69,26 @@ public final class AttachCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (threads < 1 || threads > 64) {
+            throw new UsageError("--threads must be between 1 and 64, not " + threads);
+        }
+        if (index < -1) {
+            throw new UsageError("--index must be 0 or more");
+        }
+        Path overlayFile = write.check();
+        source.openOptions(write.readWrite); // its own checks, before anything is launched
         if (!Files.exists(image)) {
             throw new ImageException(image.toString(), "no such file");
         }
-        if (threads < 1 || threads > 64) {
-            throw new UserError("--threads must be between 1 and 64");
-        }
-        if (readOnly && (readWrite || overlay != null)) {
-            throw new UserError("--read-only cannot go with --rw or --overlay");
-        }
-        if (index < -1) {
-            throw new UserError("--index must be 0 or more");
-        }
-        Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
-        AttachOptions options = new AttachOptions(image, transport, snapshot, diskNumber, !noPartscan, threads,
-                readWrite, overlayFile, index, format);
+        AttachOptions options = new AttachOptions(image, transport.name, source.snapshot, source.disk, !noPartscan,
+                threads, write.readWrite, overlayFile, index, source.format);
         if (server) {
             return ServerMain.run(options);
         }
         // Checked here too, so a wrong --transport is reported before anything is launched.
-        String chosen = Transports.choose(transport).name();
+        String chosen = Transports.choose(transport.name).name();
         if (foreground) {
-            AttachServer.serve(options, ServerOutput.human(System.out, System.err));
+            AttachServer.serve(options, ServerOutput.human(System.out, System.err), false);
             return 0;
         }
         ServerLauncher.launch(options.serverArgs(chosen), System.out, System.err);

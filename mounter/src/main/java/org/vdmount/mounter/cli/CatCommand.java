@@ -13,6 +13,8 @@ import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.read.OrderedReader;
 import org.vdmount.mounter.read.PositionalCopy;
 import org.vdmount.mounter.util.Progress;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,12 +26,12 @@ import picocli.CommandLine.Option;
         description = {
             "Write the virtual disk's raw bytes to standard output or a file.",
             "",
-            "Writes the whole disk, or the range --offset/--length, as 'qemu-img convert -O raw' would. With -o, the output file is sparse: stretches the image does not store, and blocks of 4 KiB that are all zeros, are not written. Holes are never read from disk, so a small range of a huge sparse image is answered at once. Several threads read and decompress ahead; the output is always in order. A progress line is shown on stderr when it is a terminal.",
+            "Writes the whole disk, or the range --offset/--length, as 'qemu-img convert -O raw' would. With -o, the output file is sparse, and removed again if the image cannot be read to the end: stretches the image does not store (holes, zero clusters) are not written, nor are blocks of 4 KiB of zeros in compressed data; stretches the image stores uncompressed are copied by the kernel (copy_file_range), zeros and all, unless --scan-zeros. Holes are never read from disk, so a small range of a huge sparse image is answered at once. Several threads read and decompress ahead; the output is always in order. A progress line is shown on stderr when it is a terminal.",
             "",
             "SIZE values accept the suffixes K, M, G, T, P (powers of 1024)."},
         footer = {"", "Examples:",
             "  vdmount cat disk.vmdk -o disk.raw",
-            "  vdmount cat disk.qcow2 --offset 1M --length 512 | xxd",
+            "  vdmount cat disk.qcow2 --offset 1M --length 512 | od -A d -t x1",
             "  vdmount cat app.ova --disk 2 | sha256sum"})
 public final class CatCommand implements Callable<Integer> {
     @Mixin
@@ -47,6 +49,15 @@ public final class CatCommand implements Callable<Integer> {
             description = "Copy this many bytes (default: to the end of the disk).")
     Long length;
 
+    @Option(names = "--keep-partial",
+            description = "With -o, keep what was copied when the image cannot be read to the end (by default the "
+                    + "incomplete FILE is removed, so that no file of full size but wrong content is left).")
+    boolean keepPartial;
+
+    @Option(names = "--scan-zeros",
+            description = "With -o: leave blocks of 4 KiB of zeros that the image stores uncompressed as holes too (they are then read and checked instead of copied by the kernel, which is slower).")
+    boolean scanZeros;
+
     @Option(names = "--threads", paramLabel = "N",
             description = "Reader threads (default: one per CPU).")
     int threads = Runtime.getRuntime().availableProcessors();
@@ -55,15 +66,15 @@ public final class CatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         try (VirtualDisk disk = image.openReadOnly()) {
             if (offset > disk.size()) {
-                throw new UserError("--offset " + offset + " is past the end of the disk (" + disk.size() + " bytes)");
+                throw new UsageError("--offset " + offset + " is past the end of the disk (" + disk.size() + " bytes)");
             }
             long count = length == null ? disk.size() - offset : length;
             if (count > disk.size() - offset) {
-                throw new UserError("--offset " + offset + " --length " + count + " runs past the end of the disk ("
+                throw new UsageError("--offset " + offset + " --length " + count + " runs past the end of the disk ("
                         + disk.size() + " bytes)");
             }
             if (threads < 1) {
-                throw new UserError("--threads must be at least 1");
+                throw new UsageError("--threads must be at least 1");
             }
             try (Progress progress = Progress.onTerminal("copying", count)) {
                 if (output == null) {
@@ -105,8 +116,31 @@ public final class CatCommand implements Callable<Integer> {
                 file.setLength(0);
                 file.setLength(count);
             }
-            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK).copy(offset, count, file.getChannel(),
+            new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK, scanZeros).copy(offset, count, output,
                     regular, progress::advance);
+        } catch (IOException | RuntimeException e) {
+            throw partial(e, regular);
+        }
+    }
+
+    /**
+     * A copy that failed half way leaves a file of full length whose end is holes, which reads as
+     * a whole disk: remove it (a regular file only: a device is the user's), unless asked to keep it.
+     */
+    private RuntimeException partial(Exception e, boolean regular) {
+        String reason = VdmountCommand.describe(e);
+        if (!regular) {
+            return new UserError(reason + " (" + output + " holds the bytes copied before the failure)");
+        }
+        if (keepPartial) {
+            return new UserError(reason + " (kept the incomplete " + output + ", as --keep-partial asks)");
+        }
+        try {
+            Files.deleteIfExists(output);
+            return new UserError(reason + " (removed the incomplete " + output + "; --keep-partial keeps it)");
+        } catch (IOException cannot) {
+            return new UserError(reason + " (" + output + " is incomplete and could not be removed: "
+                    + cannot.getMessage() + ")");
         }
     }
 

@@ -6,9 +6,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import org.vdmount.mounter.attach.AttachmentRecord;
 import org.vdmount.mounter.attach.Detacher;
 import org.vdmount.mounter.attach.RunDirectory;
+import org.vdmount.mounter.transport.AttachedDevice;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -20,7 +24,7 @@ import picocli.CommandLine.Parameters;
         sortOptions = false,
         description = {
             "Remove the devices of an attachment and stop its server.",
-            "Refuses while one of its devices is mounted, unless --force."})
+            "Refuses while one of its devices is mounted, unless --force. An IMAGE attached several times (each with an overlay of its own) has every attachment detached, each named on a line of its own."})
 public final class DetachCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "DEVICE|IMAGE|ID",
@@ -36,16 +40,21 @@ public final class DetachCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (all == (target != null)) {
-            throw new UserError("detach needs a DEVICE, IMAGE or ID, or --all (not both)");
+            throw new UsageError("detach needs a DEVICE, IMAGE or ID, or --all (not both)");
         }
         RunDirectory run = RunDirectory.standard();
-        List<AttachmentRecord> records = all ? run.list() : List.of(find(run, target));
+        List<AttachmentRecord> records = all ? run.list() : find(run, target);
         List<String> failures = new ArrayList<>();
         for (AttachmentRecord r : records) {
             try {
                 Detacher.detach(run, r, force);
+                if (records.size() > 1 && !all) {
+                    // The image had several attachments: say which went, so none goes unnoticed.
+                    System.out.println("detached attachment " + r.id() + " (" + r.mode() + "): "
+                            + r.devices().stream().map(AttachedDevice::path).collect(Collectors.joining(", ")));
+                }
             } catch (UserError | IOException e) {
-                if (!all) {
+                if (records.size() == 1) {
                     throw e;
                 }
                 failures.add("attachment " + r.id() + ": " + e.getMessage());
@@ -57,30 +66,35 @@ public final class DetachCommand implements Callable<Integer> {
         return 0;
     }
 
-    static AttachmentRecord find(RunDirectory run, String target) throws IOException {
+    /** The attachment with this id or device, or every attachment of this image. */
+    static List<AttachmentRecord> find(RunDirectory run, String target) throws IOException {
         List<AttachmentRecord> records = run.list();
         if (target.matches("\\d{1,6}")) {
             int id = Integer.parseInt(target);
             for (AttachmentRecord r : records) {
                 if (r.id() == id) {
-                    return r;
+                    return List.of(r);
                 }
             }
         }
         for (AttachmentRecord r : records) {
             if (r.devices().stream().anyMatch(d -> d.path().equals(target))) {
-                return r;
+                return List.of(r);
             }
         }
         Path file = Path.of(target);
+        List<AttachmentRecord> ofImage = new ArrayList<>();
         if (Files.exists(file)) {
             Path image = file.toRealPath();
             for (AttachmentRecord r : records) {
                 if (!r.starting() && Files.exists(Path.of(r.image())) && Path.of(r.image()).toRealPath().equals(image)) {
-                    return r;
+                    ofImage.add(r);
                 }
             }
         }
-        throw new UserError(target + ": not attached (see 'vdmount list')");
+        if (ofImage.isEmpty()) {
+            throw new UserError(target + ": not attached (see 'vdmount list')");
+        }
+        return ofImage;
     }
 }

@@ -3,12 +3,11 @@ package org.vdmount.mounter.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.vdmount.formats.Images;
-import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-/** The image a command works on, and how to open it: shared by every command that reads one. */
+/** The image a command reads, and which state and disk of it: shared by info, cat and verify. */
 public final class ImageOptions {
 
     @Parameters(index = "0", paramLabel = "IMAGE",
@@ -16,16 +15,8 @@ public final class ImageOptions {
                     + "VDI, Parallels. The format is recognised from the content, never from the file name.")
     Path image;
 
-    @Option(names = "--snapshot", paramLabel = "S",
-            description = "Read internal snapshot S (qcow2; name or id) instead of the current state.")
-    String snapshot;
-
-    @Option(names = "--disk", paramLabel = "N",
-            description = "For containers of several disks (OVA): read disk N, counted from 1.")
-    int disk;
-
-    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
-    String format;
+    @Mixin
+    SourceOptions source;
 
     public Path image() {
         return image;
@@ -33,10 +24,7 @@ public final class ImageOptions {
 
     /** Opens the image and its whole backing chain read-only; warnings go to stderr. */
     public VirtualDisk openReadOnly() throws IOException {
-        if (disk < 0) {
-            throw new UserError("--disk counts from 1");
-        }
-        OpenOptions options = new OpenOptions(snapshot, disk, false, format);
-        return Images.open(image, options, warning -> System.err.println("vdmount: warning: " + warning));
+        return Images.open(image, source.openOptions(false),
+                warning -> System.err.println("vdmount: warning: " + warning));
     }
 }

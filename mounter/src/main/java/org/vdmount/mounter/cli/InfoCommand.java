@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
             "Shows the format and subformat, virtual size, size on disk (the space the files take, as du counts it), cluster or block size, compression, the backing or parent chain with each member's format, internal snapshots, what the format records (creator, UUIDs, geometry...), and the partition table of the virtual disk (like qemu-img info and mmls together). With --json, numbers and flags are JSON numbers and booleans.",
             "",
             "The image is opened read-only; nothing is written."},
-        footer = {"", "Examples:", "  vdmount info disk.qcow2", "  vdmount info --json disk.vmdk | jq .partitions"})
+        footer = {"", "Examples:", "  vdmount info disk.qcow2",
+            "  vdmount info --json disk.vmdk | jq .partitions      (jq: apt-get install jq)"})
 public final class InfoCommand implements Callable<Integer> {
     private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
 

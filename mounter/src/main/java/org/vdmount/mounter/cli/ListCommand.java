@@ -12,7 +12,9 @@ import picocli.CommandLine.Option;
 
 /** {@code vdmount list [--json]}: every attachment with its image, transport, mode, server and devices. */
 @Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "Show attached images: devices, image, transport, mode, server pid.")
+        description = {"Show attached images: devices, image, transport, mode, server pid, and the server's log file.",
+            "",
+            "A background server logs what goes wrong while it serves (an image that cannot be read: one line per kind of failure, with VDMOUNT_DEBUG=1 a stack trace too) to /run/vdmount/ID.log, kept after detach until the id is used again."})
 public final class ListCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "One JSON array, for scripts.")
@@ -24,12 +26,17 @@ public final class ListCommand implements Callable<Integer> {
         PrintStream out = System.out;
         if (json) {
             out.println(toJson(records));
+        } else if (records.isEmpty()) {
+            out.println("nothing is attached");
         } else {
             for (AttachmentRecord r : records) {
                 out.println(r.id() + ": " + (r.starting() ? "(starting)" : r.image()) + "  [" + r.transport() + ", "
                         + r.mode() + ", server pid " + r.pid() + (r.serverAlive() ? "" : " (not running)") + "]");
                 for (AttachedDevice d : r.devices()) {
                     out.println("  " + DeviceLines.line(d));
+                }
+                if (!r.log().isEmpty()) {
+                    out.println("  log: " + r.log());
                 }
             }
         }
@@ -47,6 +54,7 @@ public final class ListCommand implements Callable<Integer> {
                     .append(", \"mode\": ").append(quote(r.mode()))
                     .append(", \"pid\": ").append(r.pid())
                     .append(", \"running\": ").append(r.serverAlive())
+                    .append(", \"log\": ").append(r.log().isEmpty() ? "null" : quote(r.log()))
                     .append(", \"devices\": [");
             for (int k = 0; k < r.devices().size(); k++) {
                 AttachedDevice d = r.devices().get(k);

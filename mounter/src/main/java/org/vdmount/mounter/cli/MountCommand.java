@@ -6,17 +6,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.ImageException;
 import org.vdmount.mounter.attach.AttachOptions;
 import org.vdmount.mounter.attach.AttachmentRecord;
+import org.vdmount.mounter.attach.Attachments;
 import org.vdmount.mounter.attach.Detacher;
 import org.vdmount.mounter.attach.RunDirectory;
 import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Transports;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -28,7 +33,9 @@ import picocli.CommandLine.Parameters;
         description = {
             "Attach IMAGE and mount one of its partitions on DIR.",
             "",
-            "Read-only unless --rw or --overlay: the file system is mounted read-only too, so even its journal is not replayed onto the image. 'vdmount umount DIR' unmounts it and detaches the image."},
+            "Read-only unless --rw or --overlay: the file system is mounted read-only too, so even its journal is not replayed onto the image. 'vdmount umount DIR' unmounts it and detaches the image.",
+            "",
+            "When the image is attached already in the same mode (by 'vdmount mount' of another partition, or 'vdmount attach'), the partition is mounted from those devices; the image is then detached by the last 'vdmount umount'."},
         footer = {"", "Examples:",
             "  vdmount mount disk.vmdk 1 /mnt",
             "  vdmount mount --overlay changes.ovl disk.qcow2 p2 /mnt"})
@@ -44,11 +51,8 @@ public final class MountCommand implements Callable<Integer> {
     @Parameters(index = "2", paramLabel = "DIR", description = "Where to mount it (an existing directory).")
     Path dir;
 
-    @Option(names = "--rw", description = "Writable, and writes change the image (raw images only, so far).")
-    boolean readWrite;
-
-    @Option(names = "--overlay", paramLabel = "FILE", description = "Writable, with the writes kept in FILE; the image is not changed.")
-    Path overlay;
+    @Mixin
+    WriteOptions write;
 
     @Option(names = {"-t", "--type"}, paramLabel = "FSTYPE", description = "File system type, if mount cannot tell.")
     String type;
@@ -56,41 +60,41 @@ public final class MountCommand implements Callable<Integer> {
     @Option(names = {"-o", "--options"}, paramLabel = "OPTS", description = "More mount options, e.g. noexec,norecovery.")
     String options;
 
-    @Option(names = "--transport", paramLabel = "NAME", defaultValue = Transports.AUTO,
-            description = "auto (default), abuse, nbd or fuse, as for attach.")
-    String transport;
+    @Mixin
+    TransportOption transport;
 
-    @Option(names = "--snapshot", paramLabel = "S", description = "Internal snapshot S (qcow2) instead of the current state.")
-    String snapshot;
-
-    @Option(names = "--disk", paramLabel = "N", defaultValue = "0", description = "Disk N of an OVA.")
-    int diskNumber;
-
-    @Option(names = "--format", paramLabel = "FORMAT", description = "Read the image as FORMAT instead of recognising it by its content: raw reads the file's own bytes as the disk (even a container's or an unsupported format's); or qcow2, vmdk, ova, vhd, vhdx, vdi, parallels.")
-    String format;
+    @Mixin
+    SourceOptions source;
 
     @Override
     public Integer call() throws Exception {
+        String wanted = partName(partition);
+        Path overlayFile = write.check();
+        source.openOptions(write.readWrite);
+        boolean writable = write.writable();
         if (!Files.exists(image)) {
             throw new ImageException(image.toString(), "no such file");
         }
         if (!Files.isDirectory(dir)) {
             throw new UserError(dir + ": not a directory");
         }
-        String wanted = partName(partition);
-        boolean writable = readWrite || overlay != null;
-        Path overlayFile = overlay == null ? null : overlay.toAbsolutePath().normalize();
-        AttachOptions attach = new AttachOptions(image, transport, snapshot, diskNumber, !wanted.equals("disk"),
-                AttachOptions.defaultThreads(),
-                readWrite, overlayFile, -1, format);
-        String chosen = Transports.choose(transport).name();
-        PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-        int id = ServerLauncher.launch(attach.serverArgs(chosen), quiet, System.err);
+        AttachOptions attach = new AttachOptions(image, transport.name, source.snapshot, source.disk,
+                !wanted.equals("disk"), AttachOptions.defaultThreads(), write.readWrite, overlayFile, -1, source.format);
         RunDirectory run = RunDirectory.standard();
-        AttachmentRecord record = run.read(id).orElseThrow(() -> new IOException("attachment " + id + " vanished"));
+        // Another partition of an image that is attached already: mount it from the same devices.
+        Optional<AttachmentRecord> attached = Attachments.sameView(run, image.toAbsolutePath().normalize(), attach);
+        AttachmentRecord record;
+        if (attached.isPresent()) {
+            record = attached.get();
+        } else {
+            String chosen = Transports.choose(transport.name).name();
+            PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
+            int id = ServerLauncher.launch(attach.serverArgs(chosen), quiet, System.err);
+            record = run.read(id).orElseThrow(() -> new IOException("attachment " + id + " vanished"));
+        }
         try {
             AttachedDevice device = record.devices().stream().filter(d -> d.name().equals(wanted)).findFirst()
-                    .orElseThrow(() -> new UserError(image + ": has no partition " + partition + " (it has: "
+                    .orElseThrow(() -> new UsageError(image + ": has no partition " + partition + " (it has: "
                             + String.join(", ", names(record)) + ")"));
             List<String> command = new ArrayList<>(List.of("mount", "-o", mountOptions(writable)));
             if (type != null) {
@@ -98,14 +102,39 @@ public final class MountCommand implements Callable<Integer> {
             }
             command.add(device.path());
             command.add(dir.toAbsolutePath().toString());
-            Commands.run(command.toArray(String[]::new));
+            try {
+                Commands.run(command.toArray(String[]::new));
+            } catch (IOException e) {
+                throw new UserError("cannot mount " + device.path() + " (" + what(device) + ", "
+                        + fileSystem(device.path()) + ") on " + dir + ": " + e.getMessage());
+            }
             System.out.println("mounted " + device.path() + " (" + device.name() + ") of " + image + " on " + dir
-                    + (writable ? "" : ", read-only"));
-        } catch (IOException | RuntimeException e) {
-            Detacher.detach(run, record, false);
+                    + (writable ? "" : ", read-only")
+                    + (attached.isPresent() ? " (from attachment " + record.id() + ", attached already)" : ""));
+        } catch (RuntimeException e) {
+            if (attached.isEmpty()) {
+                Detacher.detach(run, record, false);
+            }
             throw e;
         }
         return 0;
+    }
+
+    private static String what(AttachedDevice device) {
+        return device.name().equals("disk") ? "the whole disk" : "partition " + device.name().substring(1);
+    }
+
+    /** The file system tried, as the user gave it or as blkid recognises it, for the error message. */
+    private String fileSystem(String device) {
+        if (type != null) {
+            return "tried as " + type;
+        }
+        try {
+            String found = Commands.run("blkid", "-o", "value", "-s", "TYPE", device).strip();
+            return found.isEmpty() ? "no file system recognised" : "file system " + found;
+        } catch (IOException e) {
+            return "no file system recognised";
+        }
     }
 
     private String mountOptions(boolean writable) {
@@ -121,7 +150,7 @@ public final class MountCommand implements Callable<Integer> {
     static String partName(String partition) {
         String p = partition.startsWith("p") ? partition.substring(1) : partition;
         if (!p.matches("\\d{1,3}")) {
-            throw new UserError("PARTITION must be a number such as 1 (or 0 for the whole disk), not '" + partition + "'");
+            throw new UsageError("PARTITION must be a number such as 1 (or 0 for the whole disk), not '" + partition + "'");
         }
         int n = Integer.parseInt(p);
         return n == 0 ? "disk" : "p" + n;

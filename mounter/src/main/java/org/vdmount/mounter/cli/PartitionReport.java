@@ -68,5 +68,8 @@ final class PartitionReport {
             out.printf("  %-3d %14d %14d %10s  %-24s %s%n", p.number(), p.start(), p.end() - 1,
                     Sizes.human(p.size()), type, p.name() == null ? "" : p.name());
         }
+        if (table.partitions().stream().anyMatch(Partition::bootable)) {
+            out.println("  (* bootable: the MBR's active flag)");
+        }
     }
 }

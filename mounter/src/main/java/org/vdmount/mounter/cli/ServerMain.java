@@ -19,7 +19,7 @@ final class ServerMain {
         System.setOut(System.err);
         ServerOutput output = ServerOutput.pipe(pipe);
         try {
-            AttachServer.serve(options, output);
+            AttachServer.serve(options, output, true);
             return 0;
         } catch (Exception | Error e) {
             String message = VdmountCommand.describe(e);

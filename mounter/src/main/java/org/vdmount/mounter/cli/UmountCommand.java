@@ -8,6 +8,7 @@ import org.vdmount.mounter.attach.Detacher;
 import org.vdmount.mounter.attach.RunDirectory;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

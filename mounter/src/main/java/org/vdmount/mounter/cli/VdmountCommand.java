@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -39,8 +41,14 @@ public final class VdmountCommand implements Runnable {
             ServeCommand.class,
             CommandLine.HelpCommand.class);
 
-    /** Every name and alias of every command, as the commands' own annotations give them. */
-    private static final Map<String, Class<?>> NAMES = commandNames();
+    /**
+     * Every name and alias of every command, as the commands' own annotations give them: read at
+     * the first use, not when this class loads, since reading annotations costs the commands that
+     * {@link QuickCommands} runs a good part of their start.
+     */
+    private static final class Names {
+        static final Map<String, Class<?>> ALL = commandNames();
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,7 +70,7 @@ public final class VdmountCommand implements Runnable {
      */
     static CommandLine commandLine(String command) {
         CommandLine cl = new CommandLine(new VdmountCommand());
-        Class<?> wanted = "help".equals(command) ? null : NAMES.get(command);
+        Class<?> wanted = "help".equals(command) ? null : Names.ALL.get(command);
         for (Class<?> each : COMMANDS) {
             if (wanted == null || wanted == each) {
                 cl.addSubcommand(each); // with its name and aliases from its annotation
@@ -75,7 +83,11 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        String[] rewritten = ImplicitAttach.rewrite(args, NAMES.keySet());
+        Integer quick = QuickCommands.run(args);
+        if (quick != null) {
+            return quick;
+        }
+        String[] rewritten = ImplicitAttach.rewrite(args, Names.ALL.keySet());
         return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
     }
 
@@ -92,21 +104,83 @@ public final class VdmountCommand implements Runnable {
     }
 
     private static int handleFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        PrintWriter err = cl.getErr();
+        return report(e, cl.getErr(), cl.getCommandSpec().qualifiedName());
+    }
+
+    /**
+     * Reports a command's failure on {@code err} as one line (and a trace when debugging); returns 1,
+     * or 2 for a mistake on the command line, which also says where the command's help is.
+     */
+    static int report(Exception e, PrintWriter err, String command) {
         err.println("vdmount: " + describe(e));
+        if (e instanceof UsageError) {
+            err.println("Try '" + command + " --help' for more information.");
+        }
         err.flush();
         if (System.getenv("VDMOUNT_DEBUG") != null) {
             e.printStackTrace(err);
         }
-        return 1;
+        return e instanceof UsageError ? 2 : 1;
     }
 
     private static int handleBadUsage(CommandLine.ParameterException e, String[] args) {
         PrintWriter err = e.getCommandLine().getErr();
-        err.println("vdmount: " + e.getMessage());
+        String unknown = unknownCommand(e);
+        err.println("vdmount: " + (unknown != null ? unknown : e.getMessage()));
         err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
         return 2;
+    }
+
+    /**
+     * For a first word that is neither a command nor an existing file, what to say instead of
+     * picocli's "Unmatched arguments": the closest command when it looks like a typo of one, or
+     * that no such file exists when it looks like a path. Null for other mistakes.
+     */
+    static String unknownCommand(CommandLine.ParameterException e) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched)
+                || e.getCommandLine().getParent() != null || unmatched.getUnmatched().isEmpty()) {
+            return null;
+        }
+        String word = unmatched.getUnmatched().get(0);
+        if (word.startsWith("-")) {
+            return null;
+        }
+        if (word.contains("/") || word.contains(".")) {
+            return word + ": no such file (and not a command)";
+        }
+        String closest = null;
+        int best = Integer.MAX_VALUE;
+        for (String name : Names.ALL.keySet()) {
+            int d = distance(word.toLowerCase(java.util.Locale.ROOT), name);
+            if (d < best) {
+                best = d;
+                closest = name;
+            }
+        }
+        boolean close = best <= Math.max(1, Math.min(2, word.length() / 3));
+        return "unknown command '" + word + "'" + (close ? " (did you mean '" + closest + "'?)" : "");
+    }
+
+    /** Edits (insert, delete, replace, swap two neighbours) between two words: optimal string alignment. */
+    static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 
     /** One line for any failure: image problems carry their file, the rest their class of trouble. */

@@ -64,6 +64,15 @@ public interface LibC extends Library {
     /** {@code fds} points to struct pollfd[] (int fd; short events; short revents). */
     int poll(Pointer fds, long nfds, int timeoutMillis) throws LastErrorException;
 
+    int PR_SET_IO_FLUSHER = 57;
+    int MCL_CURRENT = 1;
+    int MCL_FUTURE = 2;
+    int MCL_ONFAULT = 4;
+
+    int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
+
+    int mlockall(int flags) throws LastErrorException;
+
     /** Linux ioctl request numbers, as the _IOC macros build them. */
     static long ioc(int dir, int type, int nr, int size) {
         return ((long) dir << 30) | ((long) size << 16) | ((long) type << 8) | nr;

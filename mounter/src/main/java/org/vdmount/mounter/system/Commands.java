@@ -15,8 +15,9 @@ public final class Commands {
     }
 
     /**
-     * Runs {@code command}; returns its standard output, or throws with the last line of its error
-     * output as the message. Warnings on stderr of a successful run are dropped.
+     * Runs {@code command}; returns its standard output, or throws with its whole error output as
+     * the message, on one line (tools put the reason on any line: Debian 12's mount on the first,
+     * with a hint after it). Warnings on stderr of a successful run are dropped.
      */
     public static String run(String... command) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command)
@@ -44,10 +45,14 @@ public final class Commands {
             if (why.isEmpty()) {
                 why = out.strip();
             }
-            throw new IOException(command[0] + " failed: "
-                    + (why.isEmpty() ? "exit status " + p.exitValue() : why.lines().reduce((a, b) -> b).get()));
+            throw new IOException(command[0] + " failed: " + (why.isEmpty() ? "exit status " + p.exitValue() : oneLine(why)));
         }
         return out;
+    }
+
+    /** Every line of {@code text}, trimmed, joined by single spaces. */
+    static String oneLine(String text) {
+        return String.join(" ", text.lines().map(String::strip).filter(l -> !l.isEmpty()).toList());
     }
 
     private static String drain(InputStream in) {

@@ -3,7 +3,8 @@ package org.vdmount.mounter.transport;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UsageError;
+import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.transport.abuse.AbuseTransport;
 import org.vdmount.mounter.transport.fuse.FuseTransport;
 import org.vdmount.mounter.transport.nbd.NbdTransport;
@@ -45,7 +46,7 @@ public final class Transports {
                     .map(t -> t.name() + ": " + t.availability().reason())
                     .collect(Collectors.joining("; ")));
         }
-        Transport t = byName(name).orElseThrow(() -> new UserError("unknown transport '" + name
+        Transport t = byName(name).orElseThrow(() -> new UsageError("unknown transport '" + name
                 + "' (this build has: " + AUTO + ", "
                 + ALL.stream().map(Transport::name).collect(Collectors.joining(", ")) + ")"));
         Availability a = t.availability();

@@ -91,8 +91,23 @@ class FuseAttachTest {
         assertTrue(mounted.out.startsWith("mounted /dev/loop"), mounted.out);
         assertEquals(checksums(files), checksums(mnt));
         Result missing = vdmount("mount", image.toString(), "7", dir.toString());
-        assertEquals(1, missing.status);
+        assertEquals(2, missing.status, "a partition the image does not have is a mistake on the command line");
         assertTrue(missing.err.contains("has no partition 7 (it has: p1, p2)"), missing.err);
+
+        // Another partition comes from the same attachment, and a failed mount says why, on one line.
+        Path mnt2 = Files.createDirectory(dir.resolve("mnt2"));
+        Result failed = vdmount("mount", "-t", "nosuchfs", image.toString(), "2", mnt2.toString());
+        assertEquals(1, failed.status);
+        assertEquals(1, failed.err.lines().count(), failed.err);
+        String p2 = new RunDirectory(runDir).list().get(0).devices().get(2).path();
+        assertTrue(failed.err.startsWith("vdmount: cannot mount " + p2 + " (partition 2, tried as nosuchfs) on " + mnt2
+                + ": mount failed: mount: " + mnt2 + ": wrong fs type, bad option, bad superblock on " + p2), failed.err);
+        assertFalse(failed.err.contains("  "), "no stray spaces: " + failed.err);
+        Result unformatted = vdmount("mount", image.toString(), "2", mnt2.toString());
+        assertEquals(1, unformatted.status);
+        assertTrue(unformatted.err.startsWith("vdmount: cannot mount " + p2 + " (partition 2, no file system recognised)"),
+                unformatted.err);
+        assertEquals(1, new RunDirectory(runDir).list().size(), "one attachment serves both partitions");
         Result unmounted = vdmount("umount", mnt.toString());
         assertEquals(0, unmounted.status, unmounted.err);
         assertTrue(unmounted.out.startsWith("unmounted " + mnt + " and detached "), unmounted.out);
@@ -131,6 +146,68 @@ class FuseAttachTest {
         } finally {
             Shell.run("umount", mnt.toString());
         }
+    }
+
+    @Test
+    void anImageIsAttachedOnceAndDetachByImageSaysWhatItDid() throws Exception {
+        Path image = Files.write(dir.resolve("once.img"), new byte[8 << 20]);
+        Result first = vdmount("attach", "--transport", "fuse", image.toString());
+        assertEquals(0, first.status, first.err);
+        String loop = first.out.split("\\s+")[0];
+        Result again = vdmount("attach", "--transport", "fuse", image.toString());
+        assertEquals(1, again.status);
+        assertEquals(1, again.err.lines().count(), again.err);
+        assertTrue(again.err.startsWith("vdmount: " + image + ": is attached already (attachment 0, read-only: " + loop
+                + "); use those devices, or 'vdmount detach 0' first"), again.err);
+
+        // Views that cannot disturb each other: read-only beside overlays, each overlay its own file.
+        String a = dir.resolve("a.ovl").toString();
+        assertEquals(0, vdmount("attach", "--transport", "fuse", "--overlay", a, image.toString()).status);
+        Result sameOverlay = vdmount("attach", "--transport", "fuse", "--overlay", a, image.toString());
+        assertEquals(1, sameOverlay.status);
+        assertTrue(sameOverlay.err.contains("is attached already (attachment 1, overlay " + a), sameOverlay.err);
+        assertEquals(0, vdmount("attach", "--transport", "fuse", "--overlay", dir.resolve("b.ovl").toString(),
+                image.toString()).status);
+        Result inPlace = vdmount("attach", "--transport", "fuse", "--rw", image.toString());
+        assertEquals(1, inPlace.status);
+        assertTrue(inPlace.err.contains("is attached already"), inPlace.err);
+
+        Result list = vdmount("list");
+        for (int id = 0; id < 3; id++) {
+            assertTrue(list.out.contains("  log: " + runDir.resolve(id + ".log")), list.out);
+        }
+        Result detached = vdmount("detach", image.toString());
+        assertEquals(0, detached.status, detached.err);
+        List<String> lines = detached.out.lines().toList();
+        assertEquals(3, lines.size(), detached.out);
+        assertTrue(lines.get(0).startsWith("detached attachment 0 (read-only): " + loop), detached.out);
+        assertTrue(lines.get(1).startsWith("detached attachment 1 (overlay " + a + "): /dev/loop"), detached.out);
+        assertEquals("nothing is attached\n", vdmount("list").out);
+        assertEquals("[]\n", vdmount("list", "--json").out);
+        assertNothingLeft();
+    }
+
+    @Test
+    void aDamagedImageLogsOneLinePerKindOfFailureInTheAttachmentsLog() throws Exception {
+        Path image = dir.resolve("cut.qcow2");
+        Shell.run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "16M");
+        Shell.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 8M 4M", image.toString());
+        Shell.run("truncate", "-s", "1500K", image.toString()); // the data at 8M is cut off
+        Result attached = vdmount("attach", "--transport", "fuse", image.toString());
+        assertEquals(0, attached.status, attached.err);
+        AttachmentRecord record = new RunDirectory(runDir).list().get(0);
+        Path log = runDir.resolve(record.id() + ".log");
+        assertEquals(log.toString(), record.log());
+        Process dd = new ProcessBuilder("dd", "if=" + record.devices().get(0).path(), "of=/dev/null", "bs=64k",
+                "skip=128", "count=64", "iflag=direct").redirectErrorStream(true).start();
+        String ddSays = new String(dd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(dd.waitFor() != 0, "reading the cut-off data fails: " + ddSays);
+        assertEquals(0, vdmount("detach", image.toString()).status);
+        List<String> lines = Files.readAllLines(log);
+        assertEquals(1, lines.size(), "one line for the one kind of failure, however many reads met it: " + lines);
+        assertTrue(lines.get(0).matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d vdmount: disk: read of \\d+ bytes at "
+                + "offset \\d+ failed: " + java.util.regex.Pattern.quote(image.toString()) + ": truncated: .* \\(answered EIO; "
+                + "later failures like it are counted, not logged\\)"), lines.get(0));
     }
 
     @Test
@@ -176,12 +253,12 @@ class FuseAttachTest {
     }
 
     @Test
-    void unknownTransportIsOneLine() throws Exception {
+    void unknownTransportIsAUsageError() throws Exception {
         Path image = Files.write(dir.resolve("x.img"), new byte[4096]);
         Result r = vdmount("attach", "--transport", "nope", image.toString());
-        assertEquals(1, r.status);
+        assertEquals(2, r.status);
         assertTrue(r.err.startsWith("vdmount: unknown transport 'nope' (this build has: auto, "), r.err);
-        assertEquals(1, r.err.lines().count(), r.err);
+        assertEquals(2, r.err.lines().count(), r.err);
     }
 
     @Test

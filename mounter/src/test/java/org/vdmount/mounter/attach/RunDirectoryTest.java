@@ -26,7 +26,7 @@ class RunDirectoryTest {
         RunDirectory run = new RunDirectory(dir.resolve("run"));
         int id = run.allocate();
         AttachmentRecord written = new AttachmentRecord(id, "/images/a b=c.qcow2", "fuse", "read-only", 1234,
-                List.of(new AttachedDevice("/dev/loop3", 1L << 30, "disk", "a b=c.qcow2 (qcow2 v3, read-only, fuse)"),
+                "/run/vdmount/0.log", List.of(new AttachedDevice("/dev/loop3", 1L << 30, "disk", "a b=c.qcow2 (qcow2 v3, read-only, fuse)"),
                         new AttachedDevice("/dev/loop4", 1L << 20, "p1", "Linux")),
                 Map.of("mountPoint", "/run/vdmount/0"));
         run.write(written);

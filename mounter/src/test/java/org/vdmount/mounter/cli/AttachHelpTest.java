@@ -27,7 +27,7 @@ class AttachHelpTest {
         cl.setOut(new PrintWriter(out));
         assertEquals(0, cl.execute("attach", "--help"));
         String help = out.toString().replaceAll("\\s+", " ");
-        assertTrue(help.contains("auto (default: abuse if its module is loaded, else nbd if the kernel has it, else fuse)"), help);
+        assertTrue(help.contains("auto (the default: abuse if its module is loaded, else nbd if the kernel has it, else fuse)"), help);
         assertTrue(help.contains("nbd (the kernel's nbd driver"), help);
         assertTrue(help.contains("/dev/nbdN"), help);
     }
@@ -37,7 +37,8 @@ class AttachHelpTest {
         CommandLine cl = VdmountCommand.commandLine();
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err));
-        assertEquals(1, cl.execute("detach"));
-        assertEquals("vdmount: detach needs a DEVICE, IMAGE or ID, or --all (not both)", err.toString().strip());
+        assertEquals(2, cl.execute("detach"));
+        assertEquals("vdmount: detach needs a DEVICE, IMAGE or ID, or --all (not both)\n"
+                + "Try 'vdmount detach --help' for more information.", err.toString().strip());
     }
 }

@@ -48,6 +48,7 @@ class CliTest {
         assertTrue(text.out().contains("partition table: MBR"), text.out());
         assertTrue(text.out().matches("(?s).*\\n  1 +1048576 +3145727 +2\\.0 MiB +Linux.*"), text.out());
         assertTrue(text.out().matches("(?s).*\\n  2 +3145728 +7340031 +4\\.0 MiB +FAT32 \\(LBA\\) \\*.*"), text.out());
+        assertTrue(text.out().contains("\n  (* bootable: the MBR's active flag)\n"), "the * is explained: " + text.out());
         Cli.Result json = Cli.run(dir, "info", "--json", image.toString());
         assertTrue(json.out().contains("\"partition-table\": \"mbr\""), json.out());
         assertTrue(json.out().contains("\"start\": 3145728,\n      \"size\": 4194304"), json.out());
@@ -144,7 +145,36 @@ class CliTest {
     void aRangePastTheEndIsRefused() throws Exception {
         Path image = rawImage(65536, 1);
         Cli.Result r = Cli.run(dir, "cat", image.toString(), "--offset", "60K", "--length", "8K");
-        assertEquals(1, r.exit());
+        assertEquals(2, r.exit());
         assertTrue(r.err().contains("runs past the end of the disk (65536 bytes)"), r.err());
+    }
+
+    /** A qcow2 image whose data for the second half of the disk is cut off the end of the file. */
+    private Path cutShortQcow2() throws Exception {
+        Path image = dir.resolve("cut.qcow2");
+        TestImages.run(dir, "qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "16M");
+        TestImages.run(dir, "qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 1M", "-c", "write -P 0x22 8M 1M",
+                image.toString());
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(1500 * 1024);
+        }
+        return image;
+    }
+
+    @Test
+    void aCopyThatFailsHalfWayLeavesNoFileOfFullSize() throws Exception {
+        Path image = cutShortQcow2();
+        Path out = dir.resolve("out.raw");
+        Cli.Result r = Cli.run(dir, "cat", image.toString(), "-o", out.toString());
+        assertEquals(1, r.exit(), r.toString());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("vdmount: " + image + ": truncated"), r.err());
+        assertTrue(r.err().contains("(removed the incomplete " + out + "; --keep-partial keeps it)"), r.err());
+        assertFalse(Files.exists(out), "no partial copy left behind");
+
+        Cli.Result kept = Cli.run(dir, "cat", image.toString(), "-o", out.toString(), "--keep-partial");
+        assertEquals(1, kept.exit(), kept.toString());
+        assertTrue(kept.err().contains("(kept the incomplete " + out + ", as --keep-partial asks)"), kept.err());
+        assertEquals(16 << 20, Files.size(out), "kept as it was when the copy stopped");
     }
 }

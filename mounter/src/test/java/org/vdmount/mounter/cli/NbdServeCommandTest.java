@@ -47,31 +47,39 @@ class NbdServeCommandTest {
     }
 
     @Test
-    void helpExplainsTheLoopbackDefaultAndTheMissingTls() {
+    void helpExplainsTheLoopbackDefaultAndTls() {
         Outcome o = inProcess("serve", "--help");
         assertEquals(0, o.exit());
-        assertTrue(o.out().contains("no TLS"), o.out());
+        assertTrue(o.out().startsWith("Usage: vdmount serve "), "laid out like every other command: " + o.out());
         assertTrue(o.out().contains("127.0.0.1"), o.out());
-        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw", "--verbose",
-                "--read-only", "--overlay")) {
+        assertTrue(o.out().contains("Security: without --tls-creds"), o.out());
+        assertFalse(o.out().contains("not available yet"), o.out());
+        for (String option : List.of("--bind", "--port", "--socket", "--export-name", "--snapshot", "--disk", "--rw",
+                "--verbose", "--read-only", "--overlay", "--tls-creds", "--[no-]tls-required")) {
             assertTrue(o.out().contains(option), option);
+        }
+        for (String line : o.out().split("\n")) {
+            assertTrue(line.length() <= 80, "wider than the other commands' help: " + line);
         }
     }
 
     @Test
-    void badUsesSayWhatIsWrongInOneLine() throws IOException {
+    void badUsesSayWhatIsWrong() throws IOException {
         Path a = image("a.img", 4096);
-        assertOneLineError(inProcess("serve", "--overlay", dir.resolve("o.qcow2").toString(), a.toString()),
-                "--overlay is not available yet");
-        assertOneLineError(inProcess("serve", "--socket", dir.resolve("s").toString(), "--port", "1", a.toString()),
+        Path b = image("b.img", 4096);
+        assertUsageError(inProcess("serve", "--overlay", dir.resolve("o.ovl").toString(), a.toString(), b.toString()),
+                "--overlay takes the writes of one image");
+        assertUsageError(inProcess("serve", "--socket", dir.resolve("s").toString(), "--port", "1", a.toString()),
                 "cannot be combined");
         assertOneLineError(inProcess("serve", "--port", "1", dir.resolve("missing.img").toString()),
                 "missing.img: no such file");
-        assertOneLineError(inProcess("serve", "--port", "1", a.toString(), a.toString()),
+        assertUsageError(inProcess("serve", "--port", "1", a.toString(), a.toString()),
                 "two exports would be named 'a.img'");
-        assertOneLineError(inProcess("serve", "--rw", "--read-only", a.toString()), "contradict");
-        assertOneLineError(inProcess("serve", "--export-name", "x", "--export-name", "y", a.toString()),
+        assertUsageError(inProcess("serve", "--rw", "--read-only", a.toString()), "--read-only contradicts --rw");
+        assertUsageError(inProcess("serve", "--export-name", "x", "--export-name", "y", a.toString()),
                 "more --export-name options");
+        assertUsageError(inProcess("serve", "--port", "70000", a.toString()), "not a TCP port");
+        assertUsageError(inProcess("serve", "--no-tls-required", a.toString()), "go with --tls-creds");
         Files.writeString(dir.resolve("taken"), "");
         assertOneLineError(inProcess("serve", "--socket", dir.resolve("taken").toString(), a.toString()),
                 "already exists");
@@ -79,15 +87,26 @@ class NbdServeCommandTest {
             assertOneLineError(inProcess("serve", "--port", String.valueOf(taken.getLocalPort()), a.toString()),
                     "cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use");
         }
-        assertOneLineError(inProcess("serve", "--bind", "no.such.host.invalid", a.toString()), "no such address");
+        assertUsageError(inProcess("serve", "--bind", "no.such.host.invalid", a.toString()), "no such address");
+        assertOneLineError(inProcess("serve", "--disk", "2", a.toString()), "a raw image is one disk: --disk 2");
         assertEquals(2, inProcess("serve").exit());
     }
 
+    /** A failure of the image or the system: exit 1 and one line. */
     private static void assertOneLineError(Outcome o, String expected) {
         assertEquals(1, o.exit(), o.err());
         assertTrue(o.err().startsWith("vdmount: "), o.err());
         assertTrue(o.err().contains(expected), o.err());
         assertEquals(1, o.err().strip().lines().count(), o.err());
+    }
+
+    /** A mistake on the command line: exit 2, one line, and where to read more. */
+    static void assertUsageError(Outcome o, String expected) {
+        assertEquals(2, o.exit(), o.err());
+        List<String> lines = o.err().strip().lines().toList();
+        assertEquals(2, lines.size(), o.err());
+        assertTrue(lines.get(0).startsWith("vdmount: ") && lines.get(0).contains(expected), o.err());
+        assertEquals("Try 'vdmount serve --help' for more information.", lines.get(1));
     }
 
     /** Starts {@code vdmount serve} in its own JVM and returns it with its readiness lines. */
@@ -99,7 +118,7 @@ class NbdServeCommandTest {
         Process p = new ProcessBuilder(command).redirectError(dir.resolve("serve.err").toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk")
+            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk", "--overlay", "--tls-creds")
                     .contains(args[i - 1]))) {
                 String line = out.readLine();
                 assertTrue(line != null, "no readiness line; stderr: " + Files.readString(dir.resolve("serve.err")));
@@ -189,7 +208,36 @@ class NbdServeCommandTest {
             assertTrue(lines.get(0).endsWith("read-write)"), lines.get(0));
             String json = run("nbdinfo", "--json", lines.get(0).split(" ")[0]);
             assertTrue(json.contains("\"is_read_only\": false"), json);
-            assertTrue(json.contains("\"can_multi_conn\": false"), json);
+            assertTrue(json.contains("\"can_multi_conn\": true"), json);
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void overlayTakesTheWritesAndTheImageStaysAsItWas() throws Exception {
+        Path a = image("evidence.img", 1 << 20);
+        byte[] before = Files.readAllBytes(a);
+        Path overlay = dir.resolve("changes.ovl");
+        List<String> lines = new java.util.ArrayList<>();
+        Process p = start(lines, "--port", "0", "--overlay", overlay.toString(), a.toString());
+        try {
+            assertTrue(lines.get(0).endsWith("writes to " + overlay + ", read-write)"), lines.get(0));
+            String uri = lines.get(0).split(" ")[0];
+            run("qemu-io", "-f", "raw", "-c", "write -P 0xab 4096 8192", uri);
+            String back = run("qemu-io", "-f", "raw", "-c", "read -P 0xab 4096 8192", "-c", "read -P 0x07 0 1", uri);
+            assertTrue(back.contains("read 8192/8192 bytes") && !back.contains("Pattern verification failed"), back);
+        } finally {
+            p.destroy();
+        }
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(-1L, java.util.Arrays.mismatch(before, Files.readAllBytes(a)), "the image is unchanged");
+        lines.clear();
+        p = start(lines, "--port", "0", "--overlay", overlay.toString(), a.toString());
+        try {
+            String back = run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0xab 4096 8192", lines.get(0).split(" ")[0]);
+            assertFalse(back.contains("Pattern verification failed"), "serving it again shows the writes: " + back);
         } finally {
             p.destroy();
         }

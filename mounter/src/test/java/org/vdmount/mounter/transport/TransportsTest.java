@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
-import org.vdmount.mounter.cli.UserError;
+import org.vdmount.mounter.util.UserError;
 
 class TransportsTest {
     @Test

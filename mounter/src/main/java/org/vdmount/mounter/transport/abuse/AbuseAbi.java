@@ -20,9 +20,22 @@ public final class AbuseAbi {
     public static final int MAX_BATCH = 4096;
     public static final int BACKING_LEN = 248;
 
+    /** ABUSE_GET_FEATURES bits. */
+    public static final long FEAT_SEQ_HANDLES = 1L;
+    public static final long FEAT_START = 1L << 1;
+    public static final long FEAT_IO_TIMEOUT = 1L << 2;
+    public static final long FEAT_RECOVERY = 1L << 3;
+    public static final long FEAT_NEXT = 1L << 4;
+
     public static final int FLAG_READ_ONLY = 1;
     public static final int FLAG_NO_PARTSCAN = 1 << 1;
     public static final int FLAG_SET_TIMEOUT = 1 << 2;
+    public static final int FLAG_SET_IO_TIMEOUT = 1 << 3;
+    public static final int FLAG_RECOVERY_FAIL = 1 << 4;
+
+    public static final int STATE_ADDED = 0;
+    public static final int STATE_LIVE = 1;
+    public static final int STATE_DEAD = 2;
 
     public static final int OP_READ = 0;
     public static final int OP_WRITE = 1;
@@ -35,7 +48,7 @@ public final class AbuseAbi {
 
     /** struct abuse_dev_info. */
     public static final class DevInfo {
-        public static final int SIZE = 64;
+        public static final int SIZE = 96;
         public static final int INDEX = 0;
         public static final int FLAGS = 4;
         public static final int DEV_SIZE = 8;
@@ -44,11 +57,15 @@ public final class AbuseAbi {
         public static final int QUEUE_DEPTH = 24;
         public static final int NR_HW_QUEUES = 28;
         public static final int TIMEOUT = 32;
-        public static final int NR_SERVERS = 36;
-        public static final int QUEUED = 40;
-        public static final int INFLIGHT = 44;
-        public static final int SERVER_PID = 48;
-        public static final int ERRORS = 52;
+        public static final int IO_TIMEOUT = 36;
+        public static final int STATE = 40;
+        public static final int NR_SERVERS = 44;
+        public static final int QUEUED = 48;
+        public static final int INFLIGHT = 52;
+        public static final int HELD = 56;
+        public static final int SERVER_PID = 60;
+        public static final int ERRORS = 64;
+        public static final int TIMEOUTS = 72;
 
         private DevInfo() {
         }
@@ -66,14 +83,14 @@ public final class AbuseAbi {
 
     /** struct abuse_request. */
     public static final class Request {
-        public static final int SIZE = 32;
+        public static final int SIZE = 40;
         public static final int TAG = 0;
-        public static final int GENERATION = 4;
-        public static final int OP = 8;
-        public static final int FLAGS = 12;
+        public static final int OP = 4;
+        public static final int SEQ = 8;
         public static final int OFFSET = 16;
         public static final int LEN = 24;
-        public static final int DATA_OFFSET = 28;
+        public static final int FLAGS = 28;
+        public static final int DATA_OFFSET = 32;
 
         private Request() {
         }
@@ -81,12 +98,13 @@ public final class AbuseAbi {
 
     /** struct abuse_completion. */
     public static final class Completion {
-        public static final int SIZE = 24;
+        public static final int SIZE = 32;
         public static final int TAG = 0;
-        public static final int GENERATION = 4;
-        public static final int RESULT = 8;
-        public static final int LEN = 12;
+        public static final int RESULT = 4;
+        public static final int SEQ = 8;
         public static final int ADDR = 16;
+        public static final int LEN = 24;
+        public static final int RESERVED = 28;
 
         private Completion() {
         }
@@ -115,8 +133,15 @@ public final class AbuseAbi {
     public static final long CTL_GET_STATUS = ioc(IOC_READ | IOC_WRITE, MAGIC, 0x02, DevInfo.SIZE);
     public static final long CTL_RESET = ioc(IOC_NONE, MAGIC, 0x03, 0);
     public static final long CTL_SET_BACKING = ioc(IOC_WRITE, MAGIC, 0x04, Backing.SIZE);
-    public static final long ATTACH = ioc(IOC_NONE, MAGIC, 0x10, 0);
-    public static final long COMMIT_AND_FETCH = ioc(IOC_READ | IOC_WRITE, MAGIC, 0x11, Xfer.SIZE);
+    public static final long GET_FEATURES = ioc(IOC_READ, MAGIC, 0x05, 8);
+    public static final long CTL_START = ioc(IOC_NONE, MAGIC, 0x06, 0);
+    public static final long CTL_NEXT = ioc(IOC_READ | IOC_WRITE, MAGIC, 0x07, DevInfo.SIZE);
+    public static final long CTL_GET_BACKING = ioc(IOC_READ | IOC_WRITE, MAGIC, 0x08, Backing.SIZE);
+    public static final long ATTACH = ioc(IOC_NONE, MAGIC, 0x12, 0);
+    public static final long COMMIT_AND_FETCH = ioc(IOC_READ | IOC_WRITE, MAGIC, 0x13, Xfer.SIZE);
+
+    /** What this server needs of the module: anything older is refused with a clear message. */
+    public static final long NEEDED_FEATURES = FEAT_SEQ_HANDLES | FEAT_START | FEAT_IO_TIMEOUT | FEAT_NEXT;
 
     private AbuseAbi() {
     }

@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.vdmount.mounter.core.Errno;
+import java.util.Optional;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.LibC;
 
 /** Device management through /dev/abctl: add, inspect, describe, reset and remove abuse devices. */
@@ -25,12 +26,37 @@ public final class AbuseControl implements Closeable {
         return Files.exists(Path.of(AbuseAbi.CONTROL_DEVICE));
     }
 
+    /**
+     * Opens the control device and checks that the loaded module speaks this server's interface: a
+     * module built from an older checkout is refused with what to do about it.
+     */
     public static AbuseControl open() throws IOException {
+        AbuseControl control;
         try {
-            return new AbuseControl(LibC.INSTANCE.open(AbuseAbi.CONTROL_DEVICE, LibC.O_RDWR | LibC.O_CLOEXEC));
+            control = new AbuseControl(LibC.INSTANCE.open(AbuseAbi.CONTROL_DEVICE, LibC.O_RDWR | LibC.O_CLOEXEC));
         } catch (LastErrorException e) {
             throw new IOException(AbuseAbi.CONTROL_DEVICE + ": " + errnoText(e.getErrorCode())
                     + " (is the abuse module loaded? see kmod/README.md)");
+        }
+        long features = control.features();
+        if ((features & AbuseAbi.NEEDED_FEATURES) != AbuseAbi.NEEDED_FEATURES) {
+            control.close();
+            throw new IOException(AbuseAbi.CONTROL_DEVICE + ": the loaded abuse module is older than this vdmount "
+                    + "(rebuild it with 'make -C kmod' and reload it: 'rmmod abuse; insmod kmod/abuse.ko')");
+        }
+        return control;
+    }
+
+    /** ABUSE_GET_FEATURES; 0 for a module that predates it. */
+    long features() {
+        try (Memory mem = new Memory(8)) {
+            mem.clear();
+            try {
+                LibC.INSTANCE.ioctl(fd, AbuseAbi.GET_FEATURES, mem);
+            } catch (LastErrorException e) {
+                return 0;
+            }
+            return mem.getLong(0);
         }
     }
 
@@ -46,6 +72,7 @@ public final class AbuseControl implements Closeable {
             b.putInt(AbuseAbi.DevInfo.QUEUE_DEPTH, config.queueDepth());
             b.putInt(AbuseAbi.DevInfo.NR_HW_QUEUES, config.hwQueues());
             b.putInt(AbuseAbi.DevInfo.TIMEOUT, config.timeoutSeconds() == null ? 0 : config.timeoutSeconds());
+            b.putInt(AbuseAbi.DevInfo.IO_TIMEOUT, config.ioTimeoutSeconds() == null ? 0 : config.ioTimeoutSeconds());
             ioctl(AbuseAbi.CTL_ADD, mem, "add a device");
             return status(b);
         }
@@ -58,6 +85,49 @@ public final class AbuseControl implements Closeable {
             b.putInt(AbuseAbi.DevInfo.INDEX, index);
             ioctl(AbuseAbi.CTL_GET_STATUS, mem, "status of " + AbuseAbi.DISK_PREFIX + index);
             return status(b);
+        }
+    }
+
+    /** The device with the lowest number at or above {@code index}, if any: how every device is listed. */
+    public Optional<AbuseDeviceStatus> next(int index) throws IOException {
+        try (Memory mem = new Memory(AbuseAbi.DevInfo.SIZE)) {
+            mem.clear();
+            ByteBuffer b = view(mem);
+            b.putInt(AbuseAbi.DevInfo.INDEX, index);
+            try {
+                LibC.INSTANCE.ioctl(fd, AbuseAbi.CTL_NEXT, mem);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.ENODEV) {
+                    return Optional.empty();
+                }
+                throw new IOException(AbuseAbi.CONTROL_DEVICE + ": cannot list devices: " + errnoText(e.getErrorCode()));
+            }
+            return Optional.of(status(b));
+        }
+    }
+
+    /**
+     * Adds the device's disk, once its servers are attached: /dev/abuseN appears and the kernel
+     * reads its partition table, served by them, before this returns. Nothing to do for a device
+     * that already has its disk (a takeover).
+     */
+    public void start(int index) throws IOException {
+        try {
+            LibC.INSTANCE.ioctl(fd, AbuseAbi.CTL_START, index);
+        } catch (LastErrorException e) {
+            throw new IOException("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot start: "
+                    + (e.getErrorCode() == Errno.ENOTCONN ? "no server thread is attached" : errnoText(e.getErrorCode())));
+        }
+    }
+
+    /** The device's backing description (see {@link #setBacking}). */
+    public String backing(int index) throws IOException {
+        try (Memory mem = new Memory(AbuseAbi.Backing.SIZE)) {
+            mem.clear();
+            ByteBuffer b = view(mem);
+            b.putInt(AbuseAbi.Backing.INDEX, index);
+            ioctl(AbuseAbi.CTL_GET_BACKING, mem, "read the description of " + AbuseAbi.DISK_PREFIX + index);
+            return mem.getString(AbuseAbi.Backing.TEXT, StandardCharsets.UTF_8.name());
         }
     }
 
@@ -104,9 +174,11 @@ public final class AbuseControl implements Closeable {
                 b.getLong(AbuseAbi.DevInfo.DEV_SIZE), b.getInt(AbuseAbi.DevInfo.BLOCK_SIZE),
                 b.getInt(AbuseAbi.DevInfo.MAX_REQ_BYTES), b.getInt(AbuseAbi.DevInfo.QUEUE_DEPTH),
                 b.getInt(AbuseAbi.DevInfo.NR_HW_QUEUES), b.getInt(AbuseAbi.DevInfo.TIMEOUT),
+                b.getInt(AbuseAbi.DevInfo.IO_TIMEOUT), b.getInt(AbuseAbi.DevInfo.STATE),
                 b.getInt(AbuseAbi.DevInfo.NR_SERVERS), b.getInt(AbuseAbi.DevInfo.QUEUED),
-                b.getInt(AbuseAbi.DevInfo.INFLIGHT), b.getInt(AbuseAbi.DevInfo.SERVER_PID),
-                b.getInt(AbuseAbi.DevInfo.ERRORS));
+                b.getInt(AbuseAbi.DevInfo.INFLIGHT), b.getInt(AbuseAbi.DevInfo.HELD),
+                b.getInt(AbuseAbi.DevInfo.SERVER_PID), b.getLong(AbuseAbi.DevInfo.ERRORS),
+                b.getLong(AbuseAbi.DevInfo.TIMEOUTS));
     }
 
     static ByteBuffer view(Memory mem) {
@@ -117,6 +189,7 @@ public final class AbuseControl implements Closeable {
         return switch (errno) {
             case Errno.ENOENT -> "no such device (is the abuse module loaded?)";
             case Errno.ENODEV, Errno.ENXIO -> "no such abuse device";
+            case Errno.EPERM -> "operation not permitted (the abuse module needs CAP_SYS_ADMIN: run as root)";
             case Errno.ENOSPC -> "no free device";
             default -> Errno.text(errno);
         };

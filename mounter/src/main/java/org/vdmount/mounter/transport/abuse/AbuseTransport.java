@@ -7,14 +7,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.function.Consumer;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.mounter.core.DiskService;
+import org.vdmount.mounter.gateway.FailureLog;
+import org.vdmount.mounter.gateway.RequestGateway;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Availability;
 import org.vdmount.mounter.transport.DiskPart;
+import org.vdmount.mounter.transport.ServerThreads;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
+import org.vdmount.mounter.util.Log;
 
 /**
  * The abuse kernel module: /dev/abuseN is the disk, the kernel's own partition scan makes
@@ -54,6 +58,7 @@ public final class AbuseTransport implements Transport {
     public TransportSession attach(AttachRequest request) throws IOException {
         VirtualDisk disk = request.whole().disk();
         String backing = backingText(disk);
+        ServerThreads.lockMemory(m -> System.err.println("vdmount: " + m));
         try (AbuseControl control = AbuseControl.open()) {
             OptionalInt orphan = OrphanFinder.find(control, backing);
             AbuseDeviceStatus device;
@@ -63,15 +68,20 @@ public final class AbuseTransport implements Transport {
                 // as a loop device would.
                 long size = disk.size() / 512 * 512;
                 device = control.add(new AbuseDeviceConfig(request.index(), size, 512, MAX_REQUEST, 0, 0,
-                        !disk.writable(), !request.partscan(), null));
+                        !disk.writable(), !request.partscan(), null, null));
                 control.setBacking(device.index(), backing);
             } else {
                 device = control.status(orphan.getAsInt());
             }
-            AbuseServer server = new AbuseServer(device.index(), new DiskService(disk, System.err::println),
-                    Math.max(1, request.threads()), device.maxReqBytes(), m -> System.err.println("vdmount: " + m));
+            Consumer<String> log = Log::warn;
+            RequestGateway gateway = RequestGateway.of(disk, new FailureLog(device.devicePath(), log));
+            AbuseServer server = new AbuseServer(device.index(), gateway, Math.max(1, request.threads()),
+                    device.maxReqBytes(), log);
             server.start();
             try {
+                // The disk appears, and the kernel reads its partition table, once the workers can serve.
+                server.awaitAttached();
+                control.start(device.index());
                 List<AttachedDevice> devices = devices(request, device);
                 for (AttachedDevice d : devices) {
                     waitForNode(d.path());
@@ -143,9 +153,11 @@ public final class AbuseTransport implements Transport {
      * they are free, so a number alone may name another image's device by now.
      */
     static boolean stillOurs(int index, String backing) {
-        Path text = Path.of("/sys/block/" + AbuseAbi.DISK_PREFIX + index + "/abuse/backing");
-        try {
-            return backing == null || (Files.isReadable(text) && Files.readString(text).strip().equals(backing.strip()));
+        if (backing == null) {
+            return true;
+        }
+        try (AbuseControl control = AbuseControl.open()) {
+            return control.backing(index).strip().equals(backing.strip());
         } catch (IOException e) {
             return false;
         }

@@ -4,12 +4,15 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import org.vdmount.mounter.core.DiskService;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.gateway.RequestGateway;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.HotCalls;
 import org.vdmount.mounter.jna.LibC;
+import org.vdmount.mounter.transport.ServerThreads;
 
 /**
  * One server thread: its own descriptor attached to the device, its own native buffers, and a loop
@@ -21,11 +24,13 @@ final class AbuseWorker implements Runnable {
     private static final int IDLE_POLL_MILLIS = 250;
 
     private final int index;
-    private final DiskService service;
+    private final RequestGateway gateway;
     private final BooleanSupplier stopping;
     private final Consumer<String> log;
     private final int batch;
     private final int maxReqBytes;
+    private final CountDownLatch ready;
+    private final AtomicInteger attachFailures;
 
     private final Memory xfer = new Memory(AbuseAbi.Xfer.SIZE);
     private final Memory requests;
@@ -42,10 +47,16 @@ final class AbuseWorker implements Runnable {
     private final long xferAddress;
     private final long epollEventAddress;
 
-    AbuseWorker(int index, DiskService service, int maxReqBytes, int batch, BooleanSupplier stopping,
-            Consumer<String> log) {
+    /**
+     * {@code ready} is counted down once this worker is attached to the device, or has failed to
+     * attach (counted in {@code attachFailures}): the device is started only when all are.
+     */
+    AbuseWorker(int index, RequestGateway gateway, int maxReqBytes, int batch, BooleanSupplier stopping,
+            Consumer<String> log, CountDownLatch ready, AtomicInteger attachFailures) {
         this.index = index;
-        this.service = service;
+        this.ready = ready;
+        this.attachFailures = attachFailures;
+        this.gateway = gateway;
         this.stopping = stopping;
         this.log = log;
         this.batch = batch;
@@ -69,20 +80,31 @@ final class AbuseWorker implements Runnable {
 
     @Override
     public void run() {
+        ServerThreads.becomeIoFlusher(log);
         int fd;
         try {
             fd = LibC.INSTANCE.open(AbuseAbi.CONTROL_DEVICE, LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         } catch (LastErrorException e) {
             log.accept(AbuseAbi.CONTROL_DEVICE + ": " + AbuseControl.errnoText(e.getErrorCode()));
+            attachFailures.incrementAndGet();
+            ready.countDown();
             return;
         }
         try {
-            LibC.INSTANCE.ioctl(fd, AbuseAbi.ATTACH, index);
+            try {
+                LibC.INSTANCE.ioctl(fd, AbuseAbi.ATTACH, index);
+            } catch (LastErrorException e) {
+                log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot attach: "
+                        + AbuseControl.errnoText(e.getErrorCode()));
+                attachFailures.incrementAndGet();
+                return;
+            } finally {
+                ready.countDown();
+            }
             serve(fd);
-        } catch (LastErrorException e) {
-            log.accept("/dev/" + AbuseAbi.DISK_PREFIX + index + ": cannot attach: " + AbuseControl.errnoText(e.getErrorCode()));
         } finally {
-            // Requests fetched but not completed go back to the queue for the next server.
+            // Requests fetched but not completed go back to the queue for the next server, once every
+            // thread of this process has let go of the device.
             LibC.INSTANCE.close(fd);
         }
     }
@@ -181,8 +203,9 @@ final class AbuseWorker implements Runnable {
         int flags = requestView.getInt(r + AbuseAbi.Request.FLAGS);
         int c = i * AbuseAbi.Completion.SIZE;
         completionView.putInt(c + AbuseAbi.Completion.TAG, requestView.getInt(r + AbuseAbi.Request.TAG));
-        completionView.putInt(c + AbuseAbi.Completion.GENERATION, requestView.getInt(r + AbuseAbi.Request.GENERATION));
+        completionView.putLong(c + AbuseAbi.Completion.SEQ, requestView.getLong(r + AbuseAbi.Request.SEQ));
         completionView.putInt(c + AbuseAbi.Completion.LEN, 0);
+        completionView.putInt(c + AbuseAbi.Completion.RESERVED, 0);
         completionView.putLong(c + AbuseAbi.Completion.ADDR, 0);
         int errno;
         switch (op) {
@@ -199,15 +222,13 @@ final class AbuseWorker implements Runnable {
                     errno = Errno.EINVAL;
                 } else {
                     writeView.limit(at + len).position(at);
-                    errno = service.write(writeView, offset);
-                    if (errno == 0 && (flags & AbuseAbi.REQ_FUA) != 0) {
-                        errno = service.flush();
-                    }
+                    errno = gateway.write(writeView, offset, (flags & AbuseAbi.REQ_FUA) != 0);
                 }
             }
-            case AbuseAbi.OP_FLUSH -> errno = service.flush();
-            case AbuseAbi.OP_DISCARD -> errno = service.discard(offset, Integer.toUnsignedLong(len), false);
-            case AbuseAbi.OP_WRITE_ZEROES -> errno = service.discard(offset, Integer.toUnsignedLong(len), true);
+            case AbuseAbi.OP_FLUSH -> errno = gateway.flush();
+            case AbuseAbi.OP_DISCARD -> errno = gateway.trim(offset, Integer.toUnsignedLong(len), (flags & AbuseAbi.REQ_FUA) != 0);
+            case AbuseAbi.OP_WRITE_ZEROES -> errno = gateway.writeZeroes(offset, Integer.toUnsignedLong(len),
+                    (flags & AbuseAbi.REQ_FUA) != 0);
             default -> errno = Errno.ENOTSUP;
         }
         completionView.putInt(c + AbuseAbi.Completion.RESULT, -errno);
@@ -219,6 +240,6 @@ final class AbuseWorker implements Runnable {
         }
         int at = slot * maxReqBytes;
         readView.limit(at + len).position(at);
-        return service.read(readView, offset);
+        return gateway.read(readView, offset);
     }
 }

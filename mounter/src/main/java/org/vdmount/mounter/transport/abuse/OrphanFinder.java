@@ -1,41 +1,36 @@
 package org.vdmount.mounter.transport.abuse;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * Finds a device whose server died: the module keeps each device's backing description in sysfs,
- * so a new server for the same image can take over the device and the requests queued on it.
+ * Finds a device whose server died: the module keeps each device's backing description, so a new
+ * server for the same image can take over the device and the requests queued on it. Every device
+ * is looked at, those whose server died before their disk was added (no /dev/abuseN yet) too.
  */
 final class OrphanFinder {
-    private static final Path SYS_BLOCK = Path.of("/sys/block");
-
     private OrphanFinder() {
     }
 
     /** The index of a device described as {@code backing} that has no server now, if any. */
     static OptionalInt find(AbuseControl control, String backing) throws IOException {
-        if (!Files.isDirectory(SYS_BLOCK)) {
-            return OptionalInt.empty();
-        }
-        try (DirectoryStream<Path> disks = Files.newDirectoryStream(SYS_BLOCK, AbuseAbi.DISK_PREFIX + "*")) {
-            for (Path disk : disks) {
-                Path text = disk.resolve("abuse/backing");
-                if (!Files.isReadable(text) || !Files.readString(text).strip().equals(backing.strip())) {
-                    continue;
-                }
-                int index;
-                try {
-                    index = Integer.parseInt(disk.getFileName().toString().substring(AbuseAbi.DISK_PREFIX.length()));
-                } catch (NumberFormatException e) {
-                    continue;
-                }
-                if (control.status(index).servers() == 0) {
-                    return OptionalInt.of(index);
-                }
+        int index = 0;
+        for (Optional<AbuseDeviceStatus> next = control.next(index); next.isPresent();
+                next = control.next(index)) {
+            AbuseDeviceStatus device = next.get();
+            index = device.index() + 1;
+            if (device.servers() != 0 || device.state() == AbuseAbi.STATE_DEAD) {
+                continue;
+            }
+            String text;
+            try {
+                text = control.backing(device.index());
+            } catch (IOException e) {
+                continue; // removed meanwhile
+            }
+            if (text.strip().equals(backing.strip())) {
+                return OptionalInt.of(device.index());
             }
         }
         return OptionalInt.empty();

@@ -12,9 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.system.Errno;
+import org.vdmount.mounter.util.Log;
 
 /**
  * A mounted {@link FuseFileSystem}: speaks the kernel protocol on /dev/fuse directly (no libfuse),
@@ -23,10 +23,9 @@ import org.vdmount.formats.VirtualDisk;
  * the threads finish.
  */
 public final class FuseMount implements Closeable {
-    private static final Logger LOG = Logger.getLogger(FuseMount.class.getName());
     /** A request is at most a WRITE header plus max_write bytes; a little more keeps the kernel happy. */
-    private static final int REQUEST_BUFFER = FuseProtocol.MAX_TRANSFER + 8192;
-    private static final int REPLY_BUFFER = FuseProtocol.MAX_TRANSFER + FuseProtocol.OUT_HEADER;
+    private static final int REQUEST_BUFFER = FuseAbi.MAX_TRANSFER + 8192;
+    private static final int REPLY_BUFFER = FuseAbi.MAX_TRANSFER + FuseAbi.OutHeader.SIZE;
 
     private final Path mountPoint;
     private final int fd;
@@ -59,10 +58,11 @@ public final class FuseMount implements Closeable {
             throw new IOException("cannot open /dev/fuse: " + strerror(e));
         }
         boolean writable = !files.isEmpty() && files.values().stream().allMatch(VirtualDisk::writable);
-        FuseFileSystem fs = new FuseFileSystem(files, System.currentTimeMillis() / 1000, 0, 0);
+        FuseFileSystem fs = new FuseFileSystem(files, System.currentTimeMillis() / 1000, 0, 0,
+                Log::warn);
         FuseMount mount = new FuseMount(mountPoint.toAbsolutePath(), fd, fs);
         String options = "fd=" + fd + ",rootmode=40000,user_id=0,group_id=0,default_permissions"
-                + ",max_read=" + FuseProtocol.MAX_TRANSFER;
+                + ",max_read=" + FuseAbi.MAX_TRANSFER;
         long flags = LibC.MS_NOSUID | LibC.MS_NODEV | (writable ? 0 : LibC.MS_RDONLY);
         try {
             libc.mount(source, mount.mountPoint.toString(), "fuse.vdmount", flags, options);
@@ -101,11 +101,11 @@ public final class FuseMount implements Closeable {
                     continue; // interrupted, or a request the kernel withdrew
                 }
                 if (errno != Errno.ENODEV && !unmounted) {
-                    LOG.warning("reading /dev/fuse failed: " + strerror(e));
+                    Log.warn("reading /dev/fuse failed: " + strerror(e));
                 }
                 return; // ENODEV: unmounted, the session is over
             }
-            if (n < FuseProtocol.IN_HEADER) {
+            if (n < FuseAbi.InHeader.SIZE) {
                 continue;
             }
             in.clear().limit((int) n);
@@ -118,7 +118,7 @@ public final class FuseMount implements Closeable {
                         return;
                     }
                     if (e.getErrorCode() != Errno.ENOENT) { // ENOENT: the request was interrupted meanwhile
-                        LOG.log(Level.WARNING, "replying on /dev/fuse failed: " + strerror(e));
+                        Log.warn("replying on /dev/fuse failed: " + strerror(e));
                     }
                 }
             }
@@ -168,7 +168,7 @@ public final class FuseMount implements Closeable {
         }
         try {
             if (!awaitUnmount(10, TimeUnit.SECONDS)) {
-                LOG.warning("FUSE threads still running after unmount of " + mountPoint);
+                Log.warn("FUSE threads still running after unmount of " + mountPoint);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

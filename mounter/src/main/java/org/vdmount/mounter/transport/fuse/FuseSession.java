@@ -5,13 +5,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.TransportSession;
+import org.vdmount.mounter.util.Log;
 
 /** A live FUSE + loop attachment in the server process. */
 final class FuseSession implements TransportSession {
-    private static final Logger LOG = Logger.getLogger(FuseSession.class.getName());
 
     private final FuseMount mount;
     private final List<AttachedDevice> devices;
@@ -60,19 +59,19 @@ final class FuseSession implements TransportSession {
                 }
             }
         } catch (IOException e) {
-            LOG.warning("cannot list loop devices: " + e.getMessage());
+            Log.warn("cannot list loop devices: " + e.getMessage());
         }
         for (String loop : loops) {
             try {
                 LoopDevices.unbind(loop, mountPoint);
             } catch (IOException e) {
-                LOG.warning("cannot unbind " + loop + ": " + e.getMessage());
+                Log.warn("cannot unbind " + loop + ": " + e.getMessage());
             }
         }
         try {
             mount.close();
         } catch (IOException e) {
-            LOG.warning(e.getMessage());
+            Log.warn(e.getMessage());
         }
         FuseTransport.deleteIfEmpty(mountPoint);
     }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
@@ -18,6 +17,7 @@ import org.vdmount.mounter.transport.Availability;
 import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
+import org.vdmount.mounter.util.Log;
 
 /**
  * FUSE + loop: for machines without our module or nbd (containers, locked-down hosts). The disk and
@@ -36,7 +36,6 @@ import org.vdmount.mounter.transport.TransportSession;
  */
 public final class FuseTransport implements Transport {
     static final String MOUNT_POINT = "mountPoint";
-    private static final Logger LOG = Logger.getLogger(FuseTransport.class.getName());
 
     @Override
     public String name() {
@@ -123,7 +122,7 @@ public final class FuseTransport implements Transport {
             // The loops are found by their files' directory, so no device list is needed.
             detach(List.of(), Map.of(MOUNT_POINT, request.workDir().toAbsolutePath().toString()), true);
         } catch (IOException e) {
-            LOG.warning("cleaning up an interrupted attach: " + e.getMessage());
+            Log.warn("cleaning up an interrupted attach: " + e.getMessage());
         }
     }
 
@@ -133,7 +132,7 @@ public final class FuseTransport implements Transport {
                 Files.deleteIfExists(dir);
             }
         } catch (IOException e) {
-            LOG.fine("leaving " + dir + ": " + e.getMessage());
+            // left for detach to report
         }
     }
 

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import org.vdmount.mounter.serve.nbd.NbdExport;
-import org.vdmount.mounter.serve.nbd.TransmissionPhase;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.TransmissionPhase;
 
 /**
  * Our ends of a device's sockets, each answered by a thread of its own through the NBD server's
@@ -34,7 +34,7 @@ final class Connections {
 
     private void serve(SocketChannelFd channel, NbdExport export, String device, Consumer<String> log) {
         try {
-            TransmissionPhase.serve(channel, export, m -> log.accept(device + ": " + m));
+            TransmissionPhase.serve(channel, export);
         } catch (IOException | RuntimeException e) {
             if (!stopping) {
                 log.accept(device + ": a connection to the kernel ended: " + e.getMessage());

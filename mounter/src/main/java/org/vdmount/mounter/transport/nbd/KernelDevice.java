@@ -8,7 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.LibC;
 
 /**
@@ -31,7 +31,7 @@ final class KernelDevice {
      *
      * @param candidates     device numbers to try, in order, until one is free
      * @param size           bytes, a multiple of {@link #BLOCK_SIZE}
-     * @param flags          transmission flags ({@link NbdAbi#flags})
+     * @param flags          transmission flags ({@code NbdProtocol.transmissionFlags})
      * @param timeoutSeconds how long a request may take before the kernel drops the connection
      * @param kernelEnds     socket descriptors for the kernel, one per connection; closed here
      */

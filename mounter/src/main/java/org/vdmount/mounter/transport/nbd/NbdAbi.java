@@ -1,7 +1,5 @@
 package org.vdmount.mounter.transport.nbd;
 
-import static org.vdmount.mounter.serve.nbd.NbdProtocol.*;
-
 import org.vdmount.mounter.jna.LibC;
 
 /**
@@ -31,21 +29,4 @@ final class NbdAbi {
     static final long SET_TIMEOUT = LibC.ioc(LibC.IOC_NONE, TYPE, 9, 0);
     /** The transmission flags a server would send in its handshake. */
     static final long SET_FLAGS = LibC.ioc(LibC.IOC_NONE, TYPE, 10, 0);
-
-    /** The flags a device serving a disk should have. */
-    static int flags(boolean writable, boolean multiConnection) {
-        // NBD_SET_FLAGS takes the protocol's own transmission flags. WRITE_ZEROES is not in 6.1's
-        // header: that driver ignores it and never sends the command; later drivers may.
-        int flags = TFLAG_HAS_FLAGS | TFLAG_SEND_FLUSH;
-        if (writable) {
-            flags |= TFLAG_SEND_FUA | TFLAG_SEND_TRIM | TFLAG_SEND_WRITE_ZEROES;
-        } else {
-            flags |= TFLAG_READ_ONLY;
-        }
-        if (multiConnection) {
-            // Required by the kernel before it takes more than one socket per device.
-            flags |= TFLAG_CAN_MULTI_CONN;
-        }
-        return flags;
-    }
 }

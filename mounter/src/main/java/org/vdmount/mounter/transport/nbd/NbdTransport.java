@@ -8,15 +8,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.jna.LibC;
-import org.vdmount.mounter.serve.nbd.NbdExport;
+import org.vdmount.mounter.gateway.FailureLog;
+import org.vdmount.mounter.gateway.RequestGateway;
+import org.vdmount.mounter.nbd.NbdExport;
+import org.vdmount.mounter.nbd.NbdProtocol;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.transport.Availability;
 import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
+import org.vdmount.mounter.util.Log;
 
 /**
  * The kernel's own nbd driver, given one end of a socket pair per connection: /dev/nbdN is the
@@ -77,13 +82,15 @@ public final class NbdTransport implements Transport {
         long size = disk.size() / KernelDevice.BLOCK_SIZE * KernelDevice.BLOCK_SIZE;
         int connectionCount = Math.max(1, request.threads());
         List<SocketPair> pairs = socketPairs(connectionCount);
-        NbdExport export = new NbdExport(disk.info().name(), "", disk, disk.writable());
+        Consumer<String> log = Log::warn;
+        RequestGateway gateway = RequestGateway.of(disk, new FailureLog("nbd", log));
+        NbdExport export = new NbdExport(disk.info().name(), "", gateway);
         Connections connections = new Connections(pairs.stream().map(SocketPair::serverEnd).toList(), export,
-                "nbd", m -> System.err.println("vdmount: " + m));
+                "nbd", log);
         connections.start();
         List<Integer> candidates = request.index() >= 0 ? List.of(request.index()) : sysfs.freeDevices();
         KernelDevice device = KernelDevice.start(new KernelDevice.Setup(candidates, size,
-                NbdAbi.flags(disk.writable(), connectionCount > 1), REQUEST_TIMEOUT_SECONDS,
+                NbdProtocol.transmissionFlags(gateway.capabilities(), false), REQUEST_TIMEOUT_SECONDS,
                 pairs.stream().map(SocketPair::kernelEnd).toList()));
         attaching.put(request.id(), device);
         KernelDevice.Claim claim = null;

@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.LibC;
 
 /**

@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
-import org.vdmount.mounter.core.Errno;
+import org.vdmount.mounter.system.Errno;
 import org.vdmount.mounter.jna.LibC;
 
 /**

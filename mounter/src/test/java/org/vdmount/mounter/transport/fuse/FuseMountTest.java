@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.system.Errno;
 
 /** The FUSE file system alone, mounted for real in a temporary directory. */
 class FuseMountTest {

@@ -17,14 +17,4 @@ class NbdAbiTest {
         assertEquals(0xab09, NbdAbi.SET_TIMEOUT);
         assertEquals(0xab0a, NbdAbi.SET_FLAGS);
     }
-
-    @Test
-    void flagsSayWhatTheDeviceMayDo() {
-        // HAS_FLAGS | READ_ONLY | SEND_FLUSH
-        assertEquals(0x007, NbdAbi.flags(false, false));
-        // ... | CAN_MULTI_CONN: required by the kernel for more than one socket
-        assertEquals(0x107, NbdAbi.flags(false, true));
-        // HAS_FLAGS | SEND_FLUSH | SEND_FUA | SEND_TRIM | SEND_WRITE_ZEROES
-        assertEquals(0x06d, NbdAbi.flags(true, false));
-    }
 }
