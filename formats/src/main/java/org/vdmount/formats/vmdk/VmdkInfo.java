@@ -47,7 +47,9 @@ final class VmdkInfo {
         if (descriptor != null) {
             for (Map.Entry<String, String> k : descriptor.ddb().entrySet()) {
                 String key = DiskInfo.key(k.getKey());
-                boolean numeric = key.startsWith("ddb.geometry.") || key.equals("ddb.virtual-hw-version");
+                // Keys VMware always writes as decimal numbers; the others (content IDs in hex, UUIDs) stay text.
+                boolean numeric = key.startsWith("ddb.geometry.") || key.equals("ddb.virtual-hw-version")
+                        || key.equals("ddb.tools-version");
                 info.detail(key, numeric ? number(k.getValue()) : k.getValue());
             }
         }

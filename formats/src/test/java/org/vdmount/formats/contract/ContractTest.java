@@ -85,6 +85,26 @@ class ContractTest {
         return Files.exists(converted) ? converted : TestImages.qemuRaw(image, kind.qemuFormat());
     }
 
+    /** info's details, which --json prints: one key style, and values typed (no number as a string). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("images")
+    void detailsHaveOneKeyStyleAndTypedValues(ContractImages.Image image) throws Exception {
+        try (VirtualDisk disk = Images.open(image(image))) {
+            for (VirtualDisk d = disk; d != null; d = d.backing().orElse(null)) {
+                d.info().details().forEach((key, value) -> {
+                    assertTrue(key.matches("[a-z0-9]+([.-][a-z0-9]+)*"), "key style: " + key);
+                    assertTrue(value instanceof Number || value instanceof Boolean || value instanceof String,
+                            key + " is " + value.getClass());
+                    // (Numbers written as text are not caught here: hex IDs such as a VMDK's CID may
+                    // happen to be all decimal digits.)
+                    if (value instanceof String text) {
+                        assertFalse(text.matches("true|false"), key + " is a flag as a string: " + text);
+                    }
+                });
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("images")
     void mapCoversEveryRangeExactlyAndInOrder(ContractImages.Image image) throws Exception {

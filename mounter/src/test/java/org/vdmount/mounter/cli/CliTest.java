@@ -132,6 +132,44 @@ class CliTest {
         assertEquals("vdmount: missing.qcow2: no such file\n", r.err());
     }
 
+    /** A VHD whose footers point the dynamic header 1 TiB away (checksums left stale): one line, status 1. */
+    @Test
+    void aHostileImageOfANewFormatIsOneLineAndExitOne() throws Exception {
+        Path image = dir.resolve("hostile.vhd");
+        TestImages.qemuImg(dir, "create", "-f", "vpc", image.toString(), "8M");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.seek(16); // the footer copy at the start: data offset (of the dynamic header)
+            f.writeLong(1L << 40);
+            f.seek(f.length() - 512 + 16); // and the footer at the end
+            f.writeLong(1L << 40);
+        }
+        for (String command : new String[] {"info", "cat", "verify"}) {
+            Cli.Result r = Cli.run(dir, command, image.toString());
+            assertEquals(1, r.exit(), r.toString());
+            assertTrue(r.err().startsWith("vdmount: " + image + ": ") && r.err().indexOf('\n') == r.err().length() - 1,
+                    r.err());
+        }
+        Cli.Result raw = Cli.run(dir, "info", "--format", "raw", "--json", image.toString());
+        assertEquals(0, raw.exit(), raw.toString());
+        assertTrue(raw.out().contains("\"format\": \"raw\""), raw.out());
+        assertTrue(raw.out().contains("\"virtual-size\": " + Files.size(image)), raw.out());
+    }
+
+    /** info --json of a VHDX: size on disk is what the file occupies (as du counts it), details typed. */
+    @Test
+    void infoJsonOfAVhdxGivesTheAllocatedSizeAndTypedDetails() throws Exception {
+        Path image = dir.resolve("disk.vhdx");
+        TestImages.qemuImg(dir, "create", "-f", "vhdx", image.toString(), "64M");
+        Cli.Result r = Cli.run(dir, "info", "--json", image.toString());
+        assertEquals(0, r.exit(), r.toString());
+        long blocks = Long.parseLong(TestImages.run(dir, "stat", "-c", "%b", image.toString()).trim());
+        assertTrue(r.out().contains("\"size-on-disk\": " + blocks * 512 + ","), r.out());
+        assertTrue(r.out().contains("\"file-size\": " + Files.size(image) + ","), r.out());
+        assertTrue(r.out().contains("\"logical-sector-size\": 512,"), r.out());
+        assertTrue(r.out().contains("\"block-size\": 33554432,") || r.out().contains("\"block-size\": 8388608,"),
+                r.out());
+    }
+
     @Test
     void aBadSizeIsAUsageError() throws Exception {
         Path image = rawImage(65536, 1);
