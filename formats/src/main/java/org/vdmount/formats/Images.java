@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.vdmount.formats.ewf.EwfFormat;
 import org.vdmount.formats.io.FileStorage;
 import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.parallels.ParallelsFormat;
@@ -35,6 +36,7 @@ public final class Images {
             new VdiFormat(),
             new ParallelsFormat(),
             new VhdFormat(),
+            new EwfFormat(),
             new RawFormat());
     private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.vdmount.formats.ewf.Ewf;
 import org.vdmount.formats.testing.TestImages;
 
 /**
@@ -68,7 +69,21 @@ final class ContractImages {
         images.add(convert("parallels", "parallels", "-o", "cluster_size=64K"));
         images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
                 ContractImages::vhdxStructures));
+        images.add(ewf("e01-segments", "fast", 64, 3L << 20));
+        images.add(ewf("e01-stored", "none", 128, 0));
         return images;
+    }
+
+    /**
+     * An E01 set made by ewfacquire; the reference reading beside it (what the checks compare with)
+     * is libewf's ewfexport, since qemu does not read EWF.
+     */
+    private static Image ewf(String name, String compression, int chunkSectors, long segmentBytes) {
+        return new Image(name, "raw", (dir, raw) -> {
+            Path e01 = Ewf.acquire(dir, raw, name, compression, chunkSectors, segmentBytes, "encase6", true);
+            Files.move(Ewf.export(e01), e01.resolveSibling(e01.getFileName() + ".qemu.raw"));
+            return e01;
+        });
     }
 
     private static Image withStructures(Image image, Structures structures) {
