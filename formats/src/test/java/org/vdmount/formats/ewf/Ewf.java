@@ -1,6 +1,12 @@
 package org.vdmount.formats.ewf;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.Adler32;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,6 +66,48 @@ public final class Ewf {
             }
         }
         return null;
+    }
+
+    /** {offset, size} of each section of {@code type} in a segment, walking its chain. */
+    public static List<long[]> section(Path segment, String type) throws java.io.IOException {
+        List<long[]> out = new ArrayList<>();
+        try (FileChannel ch = FileChannel.open(segment)) {
+            long at = 13;
+            while (true) {
+                ByteBuffer d = ByteBuffer.allocate(76).order(ByteOrder.LITTLE_ENDIAN);
+                ch.read(d, at);
+                String t = new String(d.array(), 0, 16, StandardCharsets.US_ASCII).replace("\0", "");
+                long next = d.getLong(16);
+                if (t.equals(type)) {
+                    out.add(new long[] {at, d.getLong(24)});
+                }
+                if (next <= at) {
+                    return out;
+                }
+                at = next;
+            }
+        }
+    }
+
+    /**
+     * Rewrites the MD5 recorded in the set's hash and digest sections (their checksums made good
+     * again), as if the acquisition had recorded another value.
+     */
+    public static void recordMd5(Path lastSegment, byte[] md5) throws java.io.IOException {
+        try (FileChannel ch = FileChannel.open(lastSegment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            for (String type : List.of("hash", "digest")) {
+                int checked = type.equals("hash") ? 32 : 76;
+                for (long[] s : section(lastSegment, type)) {
+                    ByteBuffer data = ByteBuffer.allocate(checked + 4).order(ByteOrder.LITTLE_ENDIAN);
+                    ch.read(data, s[0] + 76);
+                    data.put(0, md5);
+                    Adler32 sum = new Adler32();
+                    sum.update(data.array(), 0, checked);
+                    data.putInt(checked, (int) sum.getValue());
+                    ch.write(data.clear(), s[0] + 76);
+                }
+            }
+        }
     }
 
     /** What {@code ewfverify} prints for the set (its MD5 and SHA-1 lines among them). */

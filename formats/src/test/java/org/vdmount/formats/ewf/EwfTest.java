@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -111,7 +109,7 @@ class EwfTest {
         for (String compression : List.of("none", "best")) {
             Path sub = Files.createDirectories(dir.resolve("flip-" + compression));
             Path e01 = Ewf.acquire(sub, raw, "evidence", compression, 64, 0, "encase6", false);
-            long sectors = section(e01, "sectors").get(0)[0];
+            long sectors = Ewf.section(e01, "sectors").get(0)[0];
             flip(e01, sectors + 76 + 40_000);
             try (VirtualDisk disk = Images.open(e01)) {
                 ImageException e = assertThrows(ImageException.class,
@@ -165,7 +163,7 @@ class EwfTest {
         Path sub = Files.createDirectories(dir.resolve("table2"));
         Path e01 = Ewf.acquire(sub, raw, "evidence", "fast", 64, 0, "encase6", false);
         Path expected = Ewf.export(e01);
-        long[] table = section(e01, "table").get(0);
+        long[] table = Ewf.section(e01, "table").get(0);
         // The whole table (header, entries, footer), its descriptor left to chain the sections.
         zero(e01, table[0] + 76, table[1] - 76);
         List<String> warnings = new ArrayList<>();
@@ -176,13 +174,13 @@ class EwfTest {
         // Entries zeroed but the header kept: the entries' checksum fails, and table2 is read.
         Path sub2 = Files.createDirectories(dir.resolve("table2-entries"));
         Path e01b = Ewf.acquire(sub2, raw, "evidence", "fast", 64, 0, "encase6", false);
-        long[] tableB = section(e01b, "table").get(0);
+        long[] tableB = Ewf.section(e01b, "table").get(0);
         zero(e01b, tableB[0] + 76 + 24, 200);
         try (VirtualDisk disk = Images.open(e01b)) {
             TestImages.assertSameBytes(expected, disk);
         }
         // Both copies zeroed: one line.
-        long[] table2 = section(e01b, "table2").get(0);
+        long[] table2 = Ewf.section(e01b, "table2").get(0);
         zero(e01b, table2[0] + 76 + 24, 200);
         try (VirtualDisk disk = Images.open(e01b)) {
             ImageException e = assertThrows(ImageException.class, () -> disk.read(ByteBuffer.allocate(4096), 0));
@@ -213,27 +211,6 @@ class EwfTest {
         try (var files = Files.list(sub)) {
             return files.filter(p -> p.getFileName().toString().matches("evidence\\.E\\d\\d")).sorted()
                     .reduce((a, b) -> b).orElseThrow();
-        }
-    }
-
-    /** {offset, size} of each section of {@code type} in a segment, walking its chain. */
-    static List<long[]> section(Path segment, String type) throws IOException {
-        List<long[]> out = new ArrayList<>();
-        try (FileChannel ch = FileChannel.open(segment)) {
-            long at = 13;
-            while (true) {
-                ByteBuffer d = ByteBuffer.allocate(76).order(ByteOrder.LITTLE_ENDIAN);
-                ch.read(d, at);
-                String t = new String(d.array(), 0, 16, StandardCharsets.US_ASCII).replace("\0", "");
-                long next = d.getLong(16);
-                if (t.equals(type)) {
-                    out.add(new long[] {at, d.getLong(24)});
-                }
-                if (next <= at) {
-                    return out;
-                }
-                at = next;
-            }
         }
     }
 

@@ -59,6 +59,24 @@ class EvidenceCliTest {
     }
 
     @Test
+    void aRecordThatDiffersIsAMismatchAndExitOne() throws Exception {
+        Path e01 = evidence();
+        Path last;
+        try (var files = Files.list(dir)) {
+            last = files.filter(p -> p.getFileName().toString().matches("case\\.E\\d\\d")).sorted()
+                    .reduce((a, b) -> b).orElseThrow();
+        }
+        byte[] other = new byte[16];
+        other[0] = 1;
+        Ewf.recordMd5(last, other);
+        Cli.Result r = Cli.run(dir, "verify", e01.toString());
+        assertEquals(1, r.exit(), r.toString());
+        assertTrue(r.out().contains("MD5 (" + e01 + ") = " + hash("MD5") + " (MISMATCH: acquisition recorded "
+                + HexFormat.of().formatHex(other) + ")"), r.out());
+        assertTrue(r.out().contains("(matches acquisition)"), "SHA-1 still matches: " + r.out());
+    }
+
+    @Test
     void infoShowsTheAcquisitionAndRwIsRefused() throws Exception {
         Path e01 = evidence();
         Cli.Result r = Cli.run(dir, "info", e01.toString());
