@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
+import org.vdmount.formats.EvidenceContainer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Run;
 import org.vdmount.formats.RunSink;
@@ -20,7 +21,7 @@ import org.vdmount.formats.compress.CompressedBlocks;
  * is followed by its Adler-32 and a compressed one carries zlib's, and both are checked on every
  * read, so a flipped bit in the evidence is an error naming the chunk, never silent.
  */
-public final class EwfDisk extends AbstractVirtualDisk {
+public final class EwfDisk extends AbstractVirtualDisk implements EvidenceContainer {
     /** Stored bytes of one chunk: a zlib stream may be a little larger than its input. */
     private static final int SLACK = 1024;
 

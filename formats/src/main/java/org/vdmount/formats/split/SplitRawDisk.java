@@ -8,6 +8,7 @@ import java.util.List;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.Concatenation;
 import org.vdmount.formats.DiskInfo;
+import org.vdmount.formats.EvidenceContainer;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.Run;
@@ -21,7 +22,7 @@ import org.vdmount.formats.io.FileStorage;
  * first file. Evidence: read-only always. The files are laid end to end by the shared
  * {@link Concatenation}.
  */
-public final class SplitRawDisk extends AbstractVirtualDisk {
+public final class SplitRawDisk extends AbstractVirtualDisk implements EvidenceContainer {
     /** More files than this is not a split image anyone made. */
     private static final int MAX_SEGMENTS = 100_000;
 

@@ -189,6 +189,29 @@ class EwfTest {
     }
 
     @Test
+    void anImageAcquiredAsAFileOpensInOneStep() throws Exception {
+        Path sub = Files.createDirectories(dir.resolve("nested"));
+        Path qcow2 = sub.resolve("vm.qcow2");
+        TestImages.qemuImg(sub, "convert", "-f", "raw", "-O", "qcow2", "-c", raw.toString(), qcow2.toString());
+        // ewfacquire reads whole sectors: the qcow2 file padded to one (qemu-img writes whole clusters).
+        assertEquals(0, Files.size(qcow2) % 512);
+        Path e01 = Ewf.acquire(sub, qcow2, "vm", "fast", 64, 0, "encase6", true);
+        try (VirtualDisk disk = Images.open(e01)) {
+            TestImages.assertSameBytes(raw, disk);
+            DiskInfo info = disk.info();
+            assertEquals("qcow2", info.format());
+            assertEquals("ewf E01", info.details().get("evidence.format"));
+            assertEquals("case 14", info.details().get("evidence.case-number"));
+            assertEquals(Files.size(qcow2), info.details().get("evidence.media-size"));
+            assertEquals(List.of(e01.toString()), info.files());
+        }
+        // --format ewf reads the media itself: the qcow2 file's bytes.
+        try (VirtualDisk media = Images.open(e01, OpenOptions.readOnly().withFormat("ewf"), w -> { })) {
+            TestImages.assertSameBytes(qcow2, media);
+        }
+    }
+
+    @Test
     void evidenceIsNeverOpenedForWriting() throws Exception {
         Path sub = Files.createDirectories(dir.resolve("rw"));
         Path e01 = Ewf.acquire(sub, raw, "evidence", "fast", 64, 0, "encase6", false);

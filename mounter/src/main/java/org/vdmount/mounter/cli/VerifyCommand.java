@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.vdmount.formats.NestedDisk;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.read.OrderedReader;
 import org.vdmount.mounter.read.ParallelDigests;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Option;
             "",
             "Hashes the whole virtual disk (the bytes a VM or 'vdmount cat' sees, not the image file), with one or more algorithms in a single pass (each on a thread of its own). The result equals the hash of 'qemu-img convert -O raw' output, so it can be checked against an acquisition record. The image is opened read-only. A progress line is shown on stderr when it is a terminal.",
             "",
-            "Evidence that records the hashes computed when it was acquired (an E01's MD5 and SHA-1) is checked against them: each line then ends in '(matches acquisition)' or '(MISMATCH: acquisition recorded ...)', and the exit status is 1 on a mismatch. Without --hash, the recorded algorithms are the ones computed. Every chunk's own checksum is checked on the way: a damaged chunk is an error naming its offset (exit status 1)."},
+            "Evidence that records the hashes computed when it was acquired (an E01's MD5 and SHA-1) is checked against them: each line then ends in '(matches acquisition)' or '(MISMATCH: acquisition recorded ...)', and the exit status is 1 on a mismatch. Without --hash, the recorded algorithms are the ones computed. When the evidence holds another image (a VMDK acquired as a file into an E01), the evidence's media is what is hashed. Every chunk's own checksum is checked on the way: a damaged chunk is an error naming its offset (exit status 1)."},
         footer = {"", "Examples:",
             "  vdmount verify evidence.vmdk",
             "  vdmount verify case14.E01",
@@ -63,7 +64,9 @@ public final class VerifyCommand implements Callable<Integer> {
         long size;
         Map<Algorithm, MessageDigest> digests = new LinkedHashMap<>();
         Map<Algorithm, String> recorded;
-        try (VirtualDisk disk = image.openReadOnly()) {
+        try (VirtualDisk opened = image.openReadOnly()) {
+            // An image found inside evidence: the evidence's media is what its acquisition hashed.
+            VirtualDisk disk = opened instanceof NestedDisk nested ? nested.container() : opened;
             recorded = recorded(disk);
             Set<Algorithm> chosen = new LinkedHashSet<>(algorithms.isEmpty()
                     ? (recorded.isEmpty() ? List.of(Algorithm.sha256) : recorded.keySet()) : algorithms);

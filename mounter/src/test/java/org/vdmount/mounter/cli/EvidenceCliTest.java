@@ -77,6 +77,23 @@ class EvidenceCliTest {
     }
 
     @Test
+    void aVmDiskInsideEvidenceOpensInOneStepAndVerifyChecksTheEvidence() throws Exception {
+        Path raw = dir.resolve("disk.raw");
+        TestImages.writePattern(raw, 0, 2 << 20, 12);
+        Path vmdk = dir.resolve("vm.vmdk");
+        TestImages.qemuImg(dir, "convert", "-f", "raw", "-O", "vmdk", raw.toString(), vmdk.toString());
+        Path e01 = Ewf.acquire(dir, vmdk, "vm", "fast", 64, 0, "encase6", false);
+        Cli.Result info = Cli.run(dir, "info", e01.toString());
+        assertEquals(0, info.exit(), info.toString());
+        assertTrue(info.out().contains("format:          vmdk"), info.out());
+        assertTrue(info.out().contains("evidence.format: ewf E01"), info.out());
+        assertTrue(info.out().contains("evidence.examiner: A. Examiner"), info.out());
+        Cli.Result r = Cli.run(dir, "verify", e01.toString());
+        String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(Files.readAllBytes(vmdk)));
+        assertEquals("MD5 (" + e01 + ") = " + md5 + " (matches acquisition)\n", r.out());
+    }
+
+    @Test
     void infoShowsTheAcquisitionAndRwIsRefused() throws Exception {
         Path e01 = evidence();
         Cli.Result r = Cli.run(dir, "info", e01.toString());
