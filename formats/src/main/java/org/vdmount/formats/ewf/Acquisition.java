@@ -90,6 +90,29 @@ public final class Acquisition {
         }
     }
 
+    /** EWF-X's xhash section: zlib-compressed XML with MD5 and SHA1 elements, in hex. */
+    void xhash(byte[] compressed) {
+        byte[] text = inflate(compressed);
+        if (text == null) {
+            return;
+        }
+        String xml = new String(text, StandardCharsets.UTF_8);
+        byte[] m = hexElement(xml, "md5", 16);
+        byte[] s = hexElement(xml, "sha1", 20);
+        if (m != null && md5 == null) {
+            md5(m);
+        }
+        if (s != null && sha1 == null) {
+            sha1(s);
+        }
+    }
+
+    private static byte[] hexElement(String xml, String element, int bytes) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<" + element + ">\\s*([0-9a-fA-F]{" + 2 * bytes
+                + "})\\s*</" + element + ">", java.util.regex.Pattern.CASE_INSENSITIVE).matcher(xml);
+        return m.find() ? HexFormat.of().parseHex(m.group(1)) : null;
+    }
+
     void md5(byte[] value) {
         if (!allZero(value)) {
             md5 = value;

@@ -104,9 +104,12 @@ final class EwfOpener {
         String fileName = firstPath.getFileName().toString();
         if (!SegmentNames.isFirst(fileName)) {
             throw new ImageException(first.name(), "is the first of several segments, but its name does not end"
-                    + " in .E01, from which the others' names follow");
+                    + " in .E01 (or SMART's .s01), from which the others' names follow");
         }
         String name = SegmentNames.name(fileName, number);
+        if (name == null) {
+            throw new ImageException(first.name(), "has more segments than its naming allows (" + number + ")");
+        }
         Path path = context.find(first, RelatedFile.of("segment", name).exact(name, null)
                 .wantedBy("segment " + number + " of the set"));
         String shown = first.name().substring(0, first.name().length() - fileName.length()) + name;
@@ -148,6 +151,7 @@ final class EwfOpener {
                 case "table" -> table(segment, s);
                 case "table2" -> table2(segment, s);
                 case "hash" -> hash(segment, s);
+                case "xhash" -> acquisition.xhash(data(segment, s, 1 << 20));
                 case "digest" -> digest(segment, s);
                 case "error2" -> errors(segment, s);
                 default -> {
@@ -219,7 +223,7 @@ final class EwfOpener {
                 throw new ImageException(segment.name(), "table at offset " + s.offset() + " claims "
                         + Integer.toUnsignedString(count) + " entries");
             }
-            copy = copy(s, b.getLong(8), count);
+            copy = copy(segment, s, b.getLong(8), count);
         }
         // The chunks are in the sectors section just before the table (EnCase 2 and later), or in
         // the table section itself (EWF, SMART, EnCase 1).
@@ -256,7 +260,7 @@ final class EwfOpener {
             }
             return;
         }
-        ChunkTable.Copy copy = copy(s, b.getLong(8), count);
+        ChunkTable.Copy copy = copy(segment, s, b.getLong(8), count);
         if (pendingDamaged != null) {
             context.warn(segment.name() + ": table at offset " + pendingDamaged[0]
                     + " is damaged; its table2 copy is used");
@@ -271,11 +275,15 @@ final class EwfOpener {
         }
     }
 
-    private ChunkTable.Copy copy(Section s, long base, int count) {
+    private ChunkTable.Copy copy(Storage segment, Section s, long base, int count) throws IOException {
         long entries = s.dataOffset() + TABLE_HEADER_BYTES;
-        // A footer (the entries' Adler-32) follows them in every format that also writes table2.
-        long sectionEnd = s.size() > 0 ? s.offset() + s.size() : s.next();
-        boolean footer = sectionEnd >= entries + 4L * count + 4;
+        long afterEntries = entries + 4L * count;
+        // The entries' Adler-32 follows them, except in the original EWF and SMART formats, whose
+        // table section holds the chunks straight after the entries: the first chunk says which.
+        ByteBuffer first = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        segment.readFully(first, entries);
+        long firstChunk = base + (Integer.toUnsignedLong(first.getInt(0)) & 0x7fffffffL);
+        boolean footer = firstChunk != afterEntries;
         return new ChunkTable.Copy(s.type(), entries, base, footer);
     }
 

@@ -40,16 +40,18 @@ public final class Ewf {
         }
         cmd.add(raw.toString());
         TestImages.run(dir, cmd.toArray(String[]::new));
-        Path first = dir.resolve(name + ".E01");
-        if (!Files.exists(first)) {
-            throw new AssertionError("ewfacquire made no " + first);
+        // EnCase and FTK sets start at .E01, the ewf and ewfx formats' at .e01, SMART's at .s01.
+        for (String ext : List.of(".E01", ".e01", ".s01")) {
+            if (Files.exists(dir.resolve(name + ext))) {
+                return dir.resolve(name + ext);
+            }
         }
-        return first;
+        throw new AssertionError("ewfacquire made no " + name + ".E01");
     }
 
     /** libewf's reading of the set: {@code ewfexport -f raw}. */
     public static Path export(Path first) throws Exception {
-        String stem = first.getFileName().toString().replaceAll("\\.[Ee]01$", "");
+        String stem = first.getFileName().toString().replaceAll("\\.[EeSs]01$", "");
         Path target = first.resolveSibling(stem + ".ewfexport");
         TestImages.run(first.getParent(), "ewfexport", "-u", "-q", "-f", "raw", "-t", target.toString(),
                 first.toString());
