@@ -226,6 +226,39 @@ class EwfTest {
         assertTrue(e.getMessage().contains("read-only: --rw is refused"), e.getMessage());
     }
 
+    @Test
+    void anOverlayTakesWritesAndTheEvidenceStaysAsItWas() throws Exception {
+        Path sub = Files.createDirectories(dir.resolve("overlay"));
+        Path e01 = Ewf.acquire(sub, raw, "evidence", "fast", 64, 1 << 20, "encase6", true);
+        List<Path> segments;
+        try (var files = Files.list(sub)) {
+            segments = files.filter(p -> p.getFileName().toString().matches("evidence\\.E\\d\\d")).sorted().toList();
+        }
+        List<String> before = new ArrayList<>();
+        for (Path p : segments) {
+            before.add(digest(p) + " " + Files.getLastModifiedTime(p));
+        }
+        ByteBuffer written = ByteBuffer.wrap(TestImages.pattern(70_000, 9));
+        try (VirtualDisk disk = org.vdmount.formats.overlay.OverlayDisk.open(Images.open(e01), sub.resolve("changes.ovl"))) {
+            disk.write(written.duplicate(), 100_000);
+            ByteBuffer back = ByteBuffer.allocate(70_000);
+            disk.read(back, 100_000);
+            assertEquals(written.rewind(), back.flip());
+        }
+        List<String> after = new ArrayList<>();
+        for (Path p : segments) {
+            after.add(digest(p) + " " + Files.getLastModifiedTime(p));
+        }
+        assertEquals(before, after);
+        try (VirtualDisk disk = Images.open(e01)) {
+            TestImages.assertSameBytes(raw, disk);
+        }
+    }
+
+    private static String digest(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
     private static String refusal(Path e01) {
         ImageException e = assertThrows(ImageException.class, () -> {
             try (VirtualDisk disk = Images.open(e01)) {
