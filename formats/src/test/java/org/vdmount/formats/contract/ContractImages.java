@@ -69,9 +69,18 @@ final class ContractImages {
         images.add(convert("parallels", "parallels", "-o", "cluster_size=64K"));
         images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
                 ContractImages::vhdxStructures));
+        images.add(new Image("raw-split", "raw", ContractImages::splitRaw));
         images.add(ewf("e01-segments", "fast", 64, 3L << 20));
         images.add(ewf("e01-stored", "none", 128, 0));
         return images;
+    }
+
+    /** The disk split into 3 MiB files disk.001, disk.002... as split(1) makes them. */
+    private static Path splitRaw(Path dir, Path raw) throws Exception {
+        TestImages.run(dir, "split", "-b", "3M", "-d", "-a", "3", "--numeric-suffixes=1", raw.toString(), "disk.");
+        Path first = dir.resolve("disk.001");
+        Files.copy(raw, first.resolveSibling("disk.001.qemu.raw"));
+        return first;
     }
 
     /**
