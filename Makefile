@@ -14,7 +14,7 @@ RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3
 # has ublk). Both come from Debian 12's archive.
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64 linux-headers-6.12-amd64 \
-	busybox-static cpio kmod build-essential openssl
+	busybox-static cpio kmod build-essential openssl ewf-tools
 
 # The start-up cache the launcher starts from (see bin/vdmount): for each Java found, an
 # ahead-of-time cache (Java 24+) or a class-data archive (17-23) of the classes the short commands

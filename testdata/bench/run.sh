@@ -16,6 +16,7 @@ header
 sizes=${BENCH_SIZES:-768 4096}
 BENCH_SIZES=${sizes%% *} "$here/copy.sh" # the small images first: the large ones take longest
 "$here/verify.sh"
+"$here/ewf.sh"
 "$here/memory.sh"
 [ "${sizes#* }" = "$sizes" ] || BENCH_SIZES=${sizes#* } "$here/copy.sh"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
+import org.vdmount.formats.ewf.EwfFormat;
+import org.vdmount.formats.io.DiskStorage;
 import org.vdmount.formats.io.FileStorage;
 import org.vdmount.formats.ova.OvaFormat;
 import org.vdmount.formats.parallels.ParallelsFormat;
@@ -35,6 +37,7 @@ public final class Images {
             new VdiFormat(),
             new ParallelsFormat(),
             new VhdFormat(),
+            new EwfFormat(),
             new RawFormat());
     private static final ImageFormat RAW = FORMATS.get(FORMATS.size() - 1);
 
@@ -74,9 +77,48 @@ public final class Images {
                 throw new ImageException(name, "a " + format.name() + " image is one disk: --disk "
                         + context.options().disk() + " is for containers of several disks (OVA)");
             }
-            return format.open(storage, context);
+            VirtualDisk disk = format.open(storage, context);
+            return disk instanceof EvidenceContainer evidence && forced == null ? inside(evidence, context) : disk;
         } catch (IOException | RuntimeException e) {
             storage.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The image format held as the evidence's media, if any (a VMDK acquired as a file into an E01),
+     * opened on the media's bytes; otherwise the evidence itself. A partition table or a file
+     * system is not an image format: that evidence is the disk.
+     */
+    private static VirtualDisk inside(EvidenceContainer evidence, OpenContext context) throws IOException {
+        DiskStorage media = new DiskStorage(evidence, evidence.info().name() + " (media)");
+        ImageFormat inner = null;
+        ProbeBytes bytes;
+        try {
+            bytes = ProbeBytes.read(media);
+        } catch (IOException e) {
+            // Damaged evidence still opens as itself: info shows its record, and reading the damaged
+            // chunk (verify, cat) is the one-line error that names it.
+            return evidence;
+        }
+        for (ImageFormat f : FORMATS) {
+            if (f != RAW && f.probe(bytes)) {
+                inner = f;
+                break;
+            }
+        }
+        if (inner == null) {
+            return evidence;
+        }
+        try {
+            return new NestedDisk(evidence, inner.open(media, context));
+        } catch (IOException | RuntimeException e) {
+            evidence.close();
+            if (e instanceof ImageException bad) {
+                throw new ImageException(evidence.info().name(), "its media is a " + inner.name()
+                        + " image that cannot be read (--format " + evidence.info().format()
+                        + " reads the media itself): " + bad.reason(), e);
+            }
             throw e;
         }
     }

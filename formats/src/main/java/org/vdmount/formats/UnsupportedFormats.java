@@ -22,7 +22,6 @@ final class UnsupportedFormats {
             new Signature("an Apple disk image (DMG/UDIF)", p -> p.tailHas(0, "koly") && intAt(p.tail(), 4) == 4),
             new Signature("an Apple sparse image (ASIF)", p -> p.headHas(0, "shdw")),
             new Signature("an AFF evidence file", p -> p.headHas(0, "AFF10\r\n\0")),
-            new Signature("an EWF evidence file (E01)", p -> p.headHas(0, "EVF\u0009\r\n\u00ff\0")),
             new Signature("an EWF logical evidence file (L01)", p -> p.headHas(0, "LVF\u0009\r\n\u00ff\0")),
             new Signature("an EWF2 evidence file (Ex01)", p -> p.headHas(0, "EVF2\r\n\u0081\0")),
             new Signature("a gzip-compressed file", p -> p.headHas(0, "\u001f\u008b\u0008")),

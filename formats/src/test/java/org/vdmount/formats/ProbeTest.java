@@ -50,9 +50,9 @@ class ProbeTest {
 
     @Test
     void evidenceAndCompressedFilesAreRefusedByName() throws Exception {
-        Path e01 = dir.resolve("evidence.E01");
-        Files.write(e01, new byte[] {'E', 'V', 'F', 9, 13, 10, (byte) 0xff, 0, 1, 1, 0, 0, 0});
-        refusedAs(e01, "an EWF evidence file (E01)");
+        Path ex01 = dir.resolve("evidence.Ex01");
+        Files.write(ex01, new byte[] {'E', 'V', 'F', '2', 13, 10, (byte) 0x81, 0, 1, 1, 0, 0, 0});
+        refusedAs(ex01, "an EWF2 evidence file (Ex01)");
         Path aff = dir.resolve("evidence.aff");
         Files.write(aff, "AFF10\r\n\0rest".getBytes(StandardCharsets.ISO_8859_1));
         refusedAs(aff, "an AFF evidence file");

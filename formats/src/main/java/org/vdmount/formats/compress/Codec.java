@@ -24,12 +24,24 @@ public interface Codec {
         /** Deflate in a zlib wrapper (RFC 1950): VMDK streamOptimized grains. */
         ZLIB("deflate"),
         /** Zstandard frames (RFC 8878): qcow2 compression_type 1. */
-        ZSTD("zstd");
+        ZSTD("zstd"),
+        /**
+         * A zlib stream that must end where the block does, so that its Adler-32 trailer is always
+         * checked: EWF chunks, whose checksum is the only proof the evidence is intact.
+         */
+        ZLIB_CHECKED("deflate"),
+        /** Stored, not compressed, followed by the Adler-32 of the stored bytes (little-endian): EWF chunks. */
+        STORED_ADLER32("none");
 
         private final String label;
 
         Kind(String label) {
             this.label = label;
+        }
+
+        /** Whether blocks of this kind are compressed (errors then speak of compressed blocks). */
+        public boolean compresses() {
+            return this != STORED_ADLER32;
         }
 
         /** What {@code vdmount info} calls it. */
@@ -42,6 +54,8 @@ public interface Codec {
                 case DEFLATE -> new DeflateCodec(false);
                 case ZLIB -> new DeflateCodec(true);
                 case ZSTD -> new ZstdCodec();
+                case ZLIB_CHECKED -> new DeflateCodec(true, true);
+                case STORED_ADLER32 -> new StoredAdler32Codec();
             };
         }
     }

@@ -160,7 +160,7 @@ public final class CompressedBlocks {
     }
 
     private ImageException problem(long blockStart, Stored stored, String what) {
-        return new ImageException(storage.name(), "compressed " + unit + " at virtual offset " + blockStart
+        return new ImageException(storage.name(), (kind.compresses() ? "compressed " : "") + unit + " at virtual offset " + blockStart
                 + " (host offset " + stored.offset + ") " + (what.startsWith("is ") || what.startsWith("decodes")
                 ? what : "is damaged: " + what));
     }

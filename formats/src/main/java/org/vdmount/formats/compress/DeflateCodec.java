@@ -6,10 +6,21 @@ import java.util.zip.Inflater;
 /** Deflate, raw (qcow2, as qemu writes it) or zlib-wrapped (VMDK grains). */
 final class DeflateCodec implements Codec {
     private final Inflater inflater;
+    private final boolean mustEnd;
+    private final byte[] probe = new byte[1];
     private boolean ended;
 
     DeflateCodec(boolean zlibWrapped) {
+        this(zlibWrapped, false);
+    }
+
+    /**
+     * @param mustEnd whether the stream must end within the block: zlib checks its Adler-32 trailer
+     *                only when it reaches it, which a decoder that stops at a full block may not
+     */
+    DeflateCodec(boolean zlibWrapped, boolean mustEnd) {
         this.inflater = new Inflater(!zlibWrapped);
+        this.mustEnd = mustEnd;
     }
 
     @Override
@@ -27,6 +38,12 @@ final class DeflateCodec implements Codec {
                     break;
                 }
                 produced += n;
+            }
+            if (mustEnd && produced == outLength && !inflater.finished()) {
+                // The block is full: what remains must be the stream's end and its checksum.
+                if (inflater.inflate(probe) != 0 || !inflater.finished()) {
+                    throw new DamagedException("deflate stream does not end where the block does");
+                }
             }
             ended = inflater.finished();
         } catch (DataFormatException e) {

@@ -6,6 +6,7 @@ import org.vdmount.formats.ImageFormat;
 import org.vdmount.formats.OpenContext;
 import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.split.SplitRawDisk;
 
 /** A file or block device whose bytes are the disk's bytes. */
 public final class RawFormat implements ImageFormat {
@@ -23,6 +24,8 @@ public final class RawFormat implements ImageFormat {
 
     @Override
     public VirtualDisk open(Storage storage, OpenContext context) throws IOException {
-        return new RawDisk(storage);
+        // NAME.001 with a NAME.002 beside it is the first file of a split image: the disk is all of them.
+        VirtualDisk split = SplitRawDisk.openIfSplit(storage, context);
+        return split != null ? split : new RawDisk(storage);
     }
 }

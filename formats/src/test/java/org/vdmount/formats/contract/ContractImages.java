@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import org.vdmount.formats.ewf.Ewf;
 import org.vdmount.formats.testing.TestImages;
 
 /**
@@ -68,7 +69,30 @@ final class ContractImages {
         images.add(convert("parallels", "parallels", "-o", "cluster_size=64K"));
         images.add(withStructures(convert("vhdx-fixed", "vhdx", "-o", "subformat=fixed,block_size=2M"),
                 ContractImages::vhdxStructures));
+        images.add(new Image("raw-split", "raw", ContractImages::splitRaw));
+        images.add(ewf("e01-segments", "fast", 64, 3L << 20));
+        images.add(ewf("e01-stored", "none", 128, 0));
         return images;
+    }
+
+    /** The disk split into 3 MiB files disk.001, disk.002... as split(1) makes them. */
+    private static Path splitRaw(Path dir, Path raw) throws Exception {
+        TestImages.run(dir, "split", "-b", "3M", "-d", "-a", "3", "--numeric-suffixes=1", raw.toString(), "disk.");
+        Path first = dir.resolve("disk.001");
+        Files.copy(raw, first.resolveSibling("disk.001.qemu.raw"));
+        return first;
+    }
+
+    /**
+     * An E01 set made by ewfacquire; the reference reading beside it (what the checks compare with)
+     * is libewf's ewfexport, since qemu does not read EWF.
+     */
+    private static Image ewf(String name, String compression, int chunkSectors, long segmentBytes) {
+        return new Image(name, "raw", (dir, raw) -> {
+            Path e01 = Ewf.acquire(dir, raw, name, compression, chunkSectors, segmentBytes, "encase6", true);
+            Files.move(Ewf.export(e01), e01.resolveSibling(e01.getFileName() + ".qemu.raw"));
+            return e01;
+        });
     }
 
     private static Image withStructures(Image image, Structures structures) {
