@@ -21,11 +21,13 @@ public final class Errno {
     public static final int ENOTDIR = 20;
     public static final int EISDIR = 21;
     public static final int EINVAL = 22;
+    public static final int EMFILE = 24;
     public static final int EFBIG = 27;
     public static final int ENOSPC = 28;
     public static final int EROFS = 30;
     public static final int EPIPE = 32;
     public static final int ENOSYS = 38;
+    public static final int ETIME = 62;
     public static final int EPROTO = 71;
     public static final int EOVERFLOW = 75;
     public static final int ENOTSUP = 95;
