@@ -4,14 +4,14 @@
 # in its default copy mode, and with UBLK_F_USER_COPY), /dev/nbd0 (qemu-nbd), and a loop device
 # over its raw conversion; fio 4k random reads at QD1 and QD16 and 1M sequential reads, direct I/O,
 # in one boot. Argument: a raw file of data to build the image from. Each figure is the mean of
-# BENCH_ROUNDS runs (default 2), the devices taking turns in reversed order each round, so that
-# drift of the shared machine falls on all alike.
+# VMTEST_BENCH_ROUNDS runs (default 2) of VMTEST_BENCH_SECONDS (default 15), the devices taking
+# turns in reversed order each round, so that drift of the shared machine falls on all alike.
 set -u
 top=$(pwd)
 vd=$top/bin/vdmount
 source_raw=$1
-runtime=${BENCH_SECONDS:-15}
-rounds=${BENCH_ROUNDS:-2}
+runtime=${VMTEST_BENCH_SECONDS:-15}
+rounds=${VMTEST_BENCH_ROUNDS:-2}
 insmod "$ABUSE_KO" || exit 1
 modprobe nbd max_part=0 nbds_max=2 || exit 1
 modprobe loop
@@ -26,17 +26,24 @@ attach() { # transport image [env]: prints the disk's node
     echo "$out" | awk 'NR == 1 { print $1 }'
 }
 
+# VMTEST_BENCH_DEVICES: which columns (default all); "ublk ublk-ucopy" compares the copy modes alone.
+wanted=" ${VMTEST_BENCH_DEVICES:-abuse ublk ublk-ucopy qemu-nbd loop(raw)} "
+want() { case "$wanted" in *" $1 "*) return 0;; *) return 1;; esac; }
 declare -a names devs
-names+=("abuse"); devs+=("$(attach abuse /tmp/bench.qcow2)")
-if [ -n "$ublk" ]; then
+if want abuse; then names+=("abuse"); devs+=("$(attach abuse /tmp/bench.qcow2)"); fi
+if [ -n "$ublk" ] && want ublk; then
     cp /tmp/bench.qcow2 /tmp/bench-ublk.qcow2
+    names+=("ublk"); devs+=("$(attach ublk /tmp/bench-ublk.qcow2 VDMOUNT_UBLK_COPY=kernel)")
+fi
+if [ -n "$ublk" ] && want ublk-ucopy; then
     cp /tmp/bench.qcow2 /tmp/bench-ucopy.qcow2
-    names+=("ublk"); devs+=("$(attach ublk /tmp/bench-ublk.qcow2)")
     names+=("ublk-ucopy"); devs+=("$(attach ublk /tmp/bench-ucopy.qcow2 VDMOUNT_UBLK_COPY=user)")
 fi
-qemu-nbd -c /dev/nbd0 -r -f qcow2 /tmp/bench.qcow2
-names+=("qemu-nbd"); devs+=(/dev/nbd0)
-names+=("loop(raw)"); devs+=("$(losetup -r -f --show /tmp/bench.raw)")
+if want qemu-nbd; then
+    qemu-nbd -c /dev/nbd0 -r -f qcow2 /tmp/bench.qcow2
+    names+=("qemu-nbd"); devs+=(/dev/nbd0)
+fi
+if want "loop(raw)"; then names+=("loop(raw)"); devs+=("$(losetup -r -f --show /tmp/bench.raw)"); fi
 "$vd" list | sed 's/^/# /'
 sleep 1
 
@@ -57,7 +64,7 @@ done
 
 n=${#devs[@]}
 printf '%-18s' test
-for name in "${names[@]}"; do printf '%13s' "$name"; done
+for name in "${names[@]}"; do printf '%15s' "$name"; done
 printf '   %s\n' "ratios"
 for t in "4k randread QD1:randread:4k:1" "4k randread QD16:randread:4k:16" "1M seqread QD4:read:1M:4"; do
     IFS=: read -r label rw bs depth <<<"$t"
@@ -76,7 +83,7 @@ for t in "4k randread QD1:randread:4k:1" "4k randread QD16:randread:4k:16" "1M s
     declare -A mean=()
     for ((i = 0; i < n; i++)); do
         mean[${names[i]}]=$(awk -v s="${sum[i]}" -v r="$rounds" 'BEGIN { printf "%.1f", s / r }')
-        printf '%8s %-5s' "$(awk -v m="${mean[${names[i]}]}" -v u="$unit" 'BEGIN { printf (u == "IOPS" ? "%d" : "%.1f"), m }')" "$unit"
+        printf '%9s %-5s' "$(awk -v m="${mean[${names[i]}]}" -v u="$unit" 'BEGIN { printf (u == "IOPS" ? "%d" : "%.1f"), m }')" "$unit"
     done
     ratio() { awk -v a="${mean[$1]:-0}" -v b="${mean[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
     printf '   ublk/abuse %s, abuse/qemu-nbd %s, ublk/qemu-nbd %s, ucopy/ublk %s\n' "$(ratio ublk abuse)" \

@@ -2,14 +2,14 @@
 # vdmount over the kernel's ublk driver, inside the qemu guest (run by run-ublk-tests.sh through
 # kmod/vmtest/run-in-guest.sh, on a kernel that has ublk_drv). Arguments: the directory of test disks
 # (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto images
-# rw overlay takeover kpartx). "auto" needs ublk_drv not loaded yet, so it goes first.
+# rw overlay takeover killattach kpartx). "auto" needs ublk_drv not loaded yet, so it goes first.
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
 vd=$top/bin/vdmount
 disks=$1
 shift
-groups=${*:-auto images rw overlay takeover kpartx}
+groups=${*:-auto images rw overlay takeover killattach kpartx}
 img=/tmp/images
 . "$top/mounter/src/test/vm/lib.sh"
 export VDMOUNT_DEBUG=1
@@ -205,6 +205,33 @@ test_takeover() {
         fi
     fi
     detach_image takeover
+}
+
+# kill -9 of a server half way through its attach (its device made, the disk not yet started): the
+# next attach of the image deletes that device, so once that one is detached no device is left.
+test_killattach() {
+    local pid started
+    modprobe ublk_drv
+    "$vd" attach --transport ublk "$img/sparse.vmdk" >/dev/null 2>&1 &
+    for _ in $(seq 1 1200); do
+        ls /sys/class/ublk-char/ublkc* >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    pid=$(pgrep -f -- "attach --server" | head -1)
+    [ -n "$pid" ] && kill -9 "$pid"
+    started=$([ -e /dev/ublkb0 ] && echo "after its disk started" || echo "before its disk started")
+    wait
+    "$vd" detach --all >/dev/null 2>&1
+    echo "killed the server $started: $(ls /sys/class/ublk-char 2>&1)"
+    out=$(attach --transport ublk "$img/sparse.vmdk" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    if [ -n "$pid" ] && [ -b "${dev}p1" ] && "$vd" detach "$dev" && all_deleted; then
+        ok "an attach killed half way leaves no device behind"
+    else
+        ko "an attach killed half way leaves no device behind" "pid $pid; $out; $(ls /sys/class/ublk-char 2>&1)"
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
 }
 
 # --no-partscan leaves partitions to kpartx.

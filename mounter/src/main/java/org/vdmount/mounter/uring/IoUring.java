@@ -123,25 +123,60 @@ public final class IoUring implements Closeable {
         timespec.clear();
     }
 
+    /** Completions that need not interrupt the thread, submission that goes on past a failed entry. */
+    private static final int COMMON = IoUringAbi.SETUP_COOP_TASKRUN | IoUringAbi.SETUP_SUBMIT_ALL;
+
     /**
      * A ring of {@code entries} submission entries (the kernel rounds up to a power of two) and
      * twice as many completions. {@code flags} are IORING_SETUP_* the caller needs (SQE128); where
-     * the kernel has them, completions that need not interrupt the thread (COOP_TASKRUN) and
+     * the kernel has them (5.19), completions that need not interrupt the thread (COOP_TASKRUN) and
      * submission that goes on past a failed entry (SUBMIT_ALL) are asked for too.
      */
     public static IoUring open(int entries, int flags) throws IOException {
-        int optional = IoUringAbi.SETUP_COOP_TASKRUN | IoUringAbi.SETUP_SUBMIT_ALL;
-        try {
-            return setUp(entries, flags | optional);
-        } catch (LastErrorException e) {
-            if (e.getErrorCode() != Errno.EINVAL) {
-                throw new IOException("cannot set up an io_uring: " + setupErrorText(e.getErrorCode()));
+        return open(entries, flags, COMMON);
+    }
+
+    /**
+     * A ring for the one thread that makes it and is the only one to use it: beyond {@link #open},
+     * its completion work is done when that thread waits for completions, in a batch, rather than
+     * whenever the kernel would interrupt it (SINGLE_ISSUER and DEFER_TASKRUN, Linux 6.1).
+     */
+    public static IoUring openForThisThread(int entries, int flags) throws IOException {
+        return open(entries, flags,
+                COMMON | IoUringAbi.SETUP_SINGLE_ISSUER | IoUringAbi.SETUP_DEFER_TASKRUN, COMMON);
+    }
+
+    /** Tries {@code flags} with each of {@code preferred} in turn, then alone (older kernels say EINVAL). */
+    private static IoUring open(int entries, int flags, int... preferred) throws IOException {
+        for (int extra : preferred) {
+            try {
+                return setUp(entries, flags | extra);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != Errno.EINVAL) {
+                    throw new IOException("cannot set up an io_uring: " + setupErrorText(e.getErrorCode()));
+                }
             }
         }
         try {
-            return setUp(entries, flags); // a kernel older than 5.19
+            return setUp(entries, flags);
         } catch (LastErrorException e) {
             throw new IOException("cannot set up an io_uring: " + setupErrorText(e.getErrorCode()));
+        }
+    }
+
+    /**
+     * Registers {@code fds} with the ring: an entry then names one by its index, with
+     * {@link IoUringAbi#SQE_FIXED_FILE}, and the kernel skips looking it up for every entry.
+     */
+    public void registerFiles(int... fds) throws IOException {
+        try (Memory array = new Memory(4L * fds.length)) {
+            for (int i = 0; i < fds.length; i++) {
+                array.setInt(4L * i, fds[i]);
+            }
+            HotCalls.syscall(IoUringAbi.SYS_REGISTER, fd, IoUringAbi.REGISTER_FILES, Pointer.nativeValue(array),
+                    fds.length, 0, 0);
+        } catch (LastErrorException e) {
+            throw new IOException("cannot register files with an io_uring: " + Errno.text(e.getErrorCode()));
         }
     }
 

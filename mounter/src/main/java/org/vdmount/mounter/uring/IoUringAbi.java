@@ -18,6 +18,10 @@ public final class IoUringAbi {
     public static final int SETUP_COOP_TASKRUN = 1 << 8;
     /** 128-byte submission entries, with 80 bytes of command: ublk's control commands need them. */
     public static final int SETUP_SQE128 = 1 << 10;
+    /** Only the thread that made the ring submits to it. */
+    public static final int SETUP_SINGLE_ISSUER = 1 << 12;
+    /** Completion work waits until that thread asks for completions (needs SINGLE_ISSUER; Linux 6.1). */
+    public static final int SETUP_DEFER_TASKRUN = 1 << 13;
 
     public static final int ENTER_GETEVENTS = 1;
     public static final int ENTER_EXT_ARG = 1 << 3;
@@ -33,6 +37,11 @@ public final class IoUringAbi {
     public static final int OP_NOP = 0;
     public static final int OP_READ = 22;
     public static final int OP_URING_CMD = 46;
+
+    /** sqe.flags: {@code fd} is an index into the ring's registered files. */
+    public static final int SQE_FIXED_FILE = 1;
+
+    public static final int REGISTER_FILES = 2;
 
     /** struct io_uring_params. */
     public static final class Params {

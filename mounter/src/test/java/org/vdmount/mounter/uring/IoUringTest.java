@@ -112,6 +112,35 @@ class IoUringTest {
     }
 
     @Test
+    void aRingOfThisThreadReadsARegisteredFile() throws IOException {
+        byte[] data = new byte[8192];
+        new Random(11).nextBytes(data);
+        Path file = Files.write(dir.resolve("fixed"), data);
+        int fd = LibC.INSTANCE.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        try (IoUring ring = IoUring.openForThisThread(4, 0); Memory buffer = new Memory(data.length)) {
+            ring.registerFiles(fd);
+            for (int i = 0; i < 2; i++) {
+                int at = ring.prepare();
+                ByteBuffer sqe = ring.sqes();
+                sqe.put(at + IoUringAbi.Sqe.OPCODE, (byte) IoUringAbi.OP_READ);
+                sqe.put(at + IoUringAbi.Sqe.FLAGS, (byte) IoUringAbi.SQE_FIXED_FILE);
+                sqe.putInt(at + IoUringAbi.Sqe.FD, 0);
+                sqe.putLong(at + IoUringAbi.Sqe.OFF, i * 4096L);
+                sqe.putLong(at + IoUringAbi.Sqe.ADDR, Pointer.nativeValue(buffer) + i * 4096L);
+                sqe.putInt(at + IoUringAbi.Sqe.LEN, 4096);
+            }
+            ring.submit(2);
+            assertEquals(2, ring.ready());
+            assertEquals(4096, ring.result(0));
+            assertEquals(4096, ring.result(1));
+            ring.consume(2);
+            assertArrayEquals(data, buffer.getByteArray(0, data.length));
+        } finally {
+            LibC.INSTANCE.close(fd);
+        }
+    }
+
+    @Test
     void aWaitWithATimeLimitEndsWithoutACompletion() throws IOException {
         try (IoUring ring = IoUring.open(4, IoUringAbi.SETUP_SQE128)) {
             assertEquals(128, ring.sqeSize());

@@ -1,5 +1,6 @@
 package org.vdmount.mounter.transport.ublk;
 
+import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -10,6 +11,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import org.vdmount.mounter.jna.LibC;
 
 /**
  * The ublk devices there are, and which of them is ours: a device keeps, in the info field the
@@ -77,6 +79,37 @@ final class UblkDevices {
             }
         }
         return OptionalInt.empty();
+    }
+
+    /**
+     * Deletes the devices with {@code fingerprint} that never got their disk and have no server: what
+     * an attach killed half way (after ADD_DEV, before START_DEV) leaves. A device that a server is
+     * setting up right now has its /dev/ublkcN open, which the driver lets one opener have.
+     */
+    static void deleteStale(UblkControl control, long fingerprint) throws IOException {
+        for (int id : all()) {
+            UblkDeviceInfo info;
+            try {
+                info = control.info(id);
+            } catch (IOException e) {
+                continue;
+            }
+            if (info.fingerprint() != fingerprint || info.state() != UblkAbi.S_DEV_DEAD || !unopened(id)) {
+                continue;
+            }
+            control.delete(id);
+        }
+    }
+
+    /** Whether nobody has /dev/ublkcN open: we could open it (and close it again at once). */
+    private static boolean unopened(int id) {
+        try {
+            int fd = LibC.INSTANCE.open("/dev/" + UblkAbi.CHAR_PREFIX + id, LibC.O_RDWR | LibC.O_CLOEXEC);
+            LibC.INSTANCE.close(fd);
+            return true;
+        } catch (LastErrorException e) {
+            return false;
+        }
     }
 
     /** Whether device {@code id} still shows what {@code fingerprint} describes. */

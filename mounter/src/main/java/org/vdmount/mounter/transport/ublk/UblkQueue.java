@@ -17,7 +17,8 @@ import org.vdmount.mounter.uring.IoUringAbi;
 
 /**
  * The server of one ublk queue, on a thread of its own (the driver takes a queue's commands from
- * one thread only): its own io_uring, the queue's descriptor area mapped read-only from
+ * one thread only): its own io_uring (whose completion work runs when the thread waits, see
+ * {@link IoUring#openForThisThread}), the queue's descriptor area mapped read-only from
  * /dev/ublkcN, and one buffer per tag. Each tag's fetch command waits in the kernel; when a request
  * arrives its command completes, the thread serves it, and a COMMIT_AND_FETCH command both reports
  * the result and waits for the tag's next request. The commits of everything that arrived together
@@ -64,7 +65,7 @@ final class UblkQueue implements Runnable {
         long descSize = UblkAbi.cmdBufSize(depth, Mapping.PAGE_SIZE);
         long bufferSize = (long) maxIoBytes * (userCopy ? 1 : depth);
         boolean fetching = false;
-        try (IoUring ring = IoUring.open(depth, 0);
+        try (IoUring ring = IoUring.openForThisThread(depth, 0);
                 Mapping descriptors = Mapping.ofDevice(charFd, descSize,
                         UblkAbi.CMD_BUF_OFFSET + q * UblkAbi.maxCmdBufSize(Mapping.PAGE_SIZE));
                 Mapping buffers = Mapping.anonymous(bufferSize)) {
@@ -73,6 +74,8 @@ final class UblkQueue implements Runnable {
             for (int tag = 0; tag < depth; tag++) {
                 views[tag] = userCopy ? buffers.buffer() : buffers.slice(tag * (long) maxIoBytes, maxIoBytes);
             }
+            // Entries name /dev/ublkcN as registered file 0: the kernel need not look it up for each.
+            ring.registerFiles(charFd);
             fetching = fetchAll(ring, buffers);
             if (fetching) {
                 ready.countDown();
@@ -116,7 +119,7 @@ final class UblkQueue implements Runnable {
                 int res = ring.result(i);
                 inKernel--;
                 if (res == UblkAbi.IO_RES_OK) {
-                    int result = serve(tag, descriptors, buffers, views[tag]);
+                    int result = handle(tag, descriptors, buffers, views[tag]);
                     command(ring, UblkAbi.U_IO_COMMIT_AND_FETCH_REQ, tag, result, buffers);
                     inKernel++;
                 } else if (res != UblkAbi.IO_RES_ABORT && !refusalLogged) {
@@ -131,7 +134,7 @@ final class UblkQueue implements Runnable {
     }
 
     /** Serves the request of {@code tag}; returns what its commit reports. */
-    private int serve(int tag, ByteBuffer descriptors, Mapping buffers, ByteBuffer data) {
+    private int handle(int tag, ByteBuffer descriptors, Mapping buffers, ByteBuffer data) {
         int at = tag * UblkAbi.IoDesc.SIZE;
         int op = UblkRequests.op(descriptors, at);
         if (userCopy && op == UblkAbi.IO_OP_WRITE) {
@@ -181,7 +184,8 @@ final class UblkQueue implements Runnable {
         int at = ring.prepare();
         ByteBuffer sqe = ring.sqes();
         sqe.put(at + IoUringAbi.Sqe.OPCODE, (byte) IoUringAbi.OP_URING_CMD);
-        sqe.putInt(at + IoUringAbi.Sqe.FD, charFd);
+        sqe.put(at + IoUringAbi.Sqe.FLAGS, (byte) IoUringAbi.SQE_FIXED_FILE);
+        sqe.putInt(at + IoUringAbi.Sqe.FD, 0);
         sqe.putInt(at + IoUringAbi.Sqe.CMD_OP, (int) op);
         sqe.putLong(at + IoUringAbi.Sqe.USER_DATA, tag);
         int cmd = at + IoUringAbi.Sqe.CMD;

@@ -38,8 +38,12 @@ import org.vdmount.mounter.util.Log;
  * Documentation/block/ublk.rst.
  */
 public final class UblkTransport implements Transport {
-    /** Requests each queue can have in flight. */
-    static final int QUEUE_DEPTH = 64;
+    /**
+     * Requests each queue can have in flight: each has a buffer of {@link #MAX_IO_BYTES} (touched,
+     * and so locked in memory, only once a request of that size uses it), so a queue holds at most
+     * 32 MiB; deeper than the 16 requests at which a 2-CPU machine saturates.
+     */
+    static final int QUEUE_DEPTH = 32;
     /** Largest request: 1 MiB, as for the abuse module. */
     static final int MAX_IO_BYTES = 1 << 20;
     /** START_DEV returns once the partition table is read, which under emulation takes a while. */
@@ -72,8 +76,9 @@ public final class UblkTransport implements Transport {
     }
 
     /**
-     * How request data moves: the driver copies it (the default), or, with VDMOUNT_UBLK_COPY=user,
-     * the server copies it through /dev/ublkcN (UBLK_F_USER_COPY), for comparison in make vmbench.
+     * How request data moves: the driver copies it between the request and the tag's buffer (the
+     * default), or the server copies it through /dev/ublkcN (UBLK_F_USER_COPY) with
+     * VDMOUNT_UBLK_COPY=user; make vmbench compares the two.
      */
     private static boolean userCopy() {
         return "user".equals(System.getenv("VDMOUNT_UBLK_COPY"));
@@ -92,6 +97,7 @@ public final class UblkTransport implements Transport {
             if (orphan.isPresent()) {
                 return takeOver(control, orphan.getAsInt(), fingerprint, request, log);
             }
+            UblkDevices.deleteStale(control, fingerprint);
             return create(control, sectors, fingerprint, request, log);
         }
     }
@@ -262,7 +268,7 @@ public final class UblkTransport implements Transport {
     /**
      * In the server process, a device still being made is removed. From another process there is
      * nothing to go by (the attach that was cut short never said which device it had made): a
-     * device it left is deleted by 'vdmount detach' of its number's attachment, or stays, stopped.
+     * device it left, stopped, is deleted by the next attach of the same image.
      */
     @Override
     public void abandon(AttachRequest request) {

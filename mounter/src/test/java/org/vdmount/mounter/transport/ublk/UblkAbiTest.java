@@ -291,6 +291,10 @@ class UblkAbiTest {
         k.put("IORING_SETUP_SUBMIT_ALL", (long) IoUringAbi.SETUP_SUBMIT_ALL);
         k.put("IORING_SETUP_COOP_TASKRUN", (long) IoUringAbi.SETUP_COOP_TASKRUN);
         k.put("IORING_SETUP_SQE128", (long) IoUringAbi.SETUP_SQE128);
+        k.put("IORING_SETUP_SINGLE_ISSUER", (long) IoUringAbi.SETUP_SINGLE_ISSUER);
+        k.put("IORING_SETUP_DEFER_TASKRUN", (long) IoUringAbi.SETUP_DEFER_TASKRUN);
+        k.put("IOSQE_FIXED_FILE", (long) IoUringAbi.SQE_FIXED_FILE);
+        k.put("IORING_REGISTER_FILES", (long) IoUringAbi.REGISTER_FILES);
         k.put("IORING_ENTER_GETEVENTS", (long) IoUringAbi.ENTER_GETEVENTS);
         k.put("IORING_ENTER_EXT_ARG", (long) IoUringAbi.ENTER_EXT_ARG);
         k.put("IORING_FEAT_SINGLE_MMAP", (long) IoUringAbi.FEAT_SINGLE_MMAP);
