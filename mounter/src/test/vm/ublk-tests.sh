@@ -207,27 +207,31 @@ test_takeover() {
     detach_image takeover
 }
 
-# kill -9 of a server half way through its attach (its device made, the disk not yet started): the
-# next attach of the image deletes that device, so once that one is detached no device is left.
+# kill -9 of a server half way through its attach, as soon as its device is made (the disk not yet
+# started): the next attach of the image deletes that device, so once that one is detached no
+# device is left. (Should the kill land later, the next attach takes the device over instead.)
 test_killattach() {
-    local pid started
+    local pid= n=0 when left
     modprobe ublk_drv
     "$vd" attach --transport ublk "$img/sparse.vmdk" >/dev/null 2>&1 &
-    for _ in $(seq 1 1200); do
-        ls /sys/class/ublk-char/ublkc* >/dev/null 2>&1 && break
+    for _ in $(seq 1 2400); do
+        pid=$(pgrep -f -- "attach --server" | head -1)
+        [ -n "$pid" ] && break
         sleep 0.05
     done
-    pid=$(pgrep -f -- "attach --server" | head -1)
+    # No device is left by the groups before: this attach's will be number 0.
+    while [ ! -e /sys/class/ublk-char/ublkc0 ] && [ -n "$pid" ] && [ -e "/proc/$pid" ] && [ $((n += 1)) -lt 1000000 ]; do :; done
     [ -n "$pid" ] && kill -9 "$pid"
-    started=$([ -e /dev/ublkb0 ] && echo "after its disk started" || echo "before its disk started")
+    when=$([ -e /dev/ublkb0 ] && echo "after its disk started" || echo "before its disk started")
     wait
     "$vd" detach --all >/dev/null 2>&1
-    echo "killed the server $started: $(ls /sys/class/ublk-char 2>&1)"
+    left=$(ls /sys/class/ublk-char 2>&1 | tr '\n' ' ')
+    echo "killed the server $when; devices left: ${left:-none}"
     out=$(attach --transport ublk "$img/sparse.vmdk" 2>&1)
     echo "$out"
     dev=$(echo "$out" | first_device)
     if [ -n "$pid" ] && [ -b "${dev}p1" ] && "$vd" detach "$dev" && all_deleted; then
-        ok "an attach killed half way leaves no device behind"
+        ok "an attach killed half way leaves no device behind ($when)"
     else
         ko "an attach killed half way leaves no device behind" "pid $pid; $out; $(ls /sys/class/ublk-char 2>&1)"
         "$vd" detach --all --force >/dev/null 2>&1
