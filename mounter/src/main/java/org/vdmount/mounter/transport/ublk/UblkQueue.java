@@ -217,7 +217,8 @@ final class UblkQueue implements Runnable {
         /** Pages are only backed (and, under mlockall's MCL_ONFAULT, locked) once a request touches them. */
         static Mapping anonymous(long size) throws IOException {
             return map(size, LibC.PROT_READ | LibC.PROT_WRITE,
-                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "cannot map the request buffers");
+                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0,
+                    "cannot map the request buffers");
         }
 
         private static Mapping map(long size, int prot, int flags, int fd, long offset, String what)

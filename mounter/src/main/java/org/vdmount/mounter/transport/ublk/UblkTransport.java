@@ -131,7 +131,7 @@ public final class UblkTransport implements Transport {
             }
             List<AttachedDevice> devices = devices(request, info.id(), sectors);
             awaitNodes(devices);
-            return new UblkSession(info.id(), fingerprint, server, devices, warnings(info, threads));
+            return new UblkSession(info.id(), fingerprint, server, devices, warnings(info, threads, false));
         } catch (IOException | RuntimeException e) {
             undo(info.id(), server);
             throw e;
@@ -157,7 +157,8 @@ public final class UblkTransport implements Transport {
         control.endRecovery(id, ProcessHandle.current().pid(), START_MILLIS);
         List<AttachedDevice> devices = devices(request, id, control.sectors(id)).stream()
                 .filter(d -> Files.exists(Path.of(d.path()))).toList();
-        return new UblkSession(id, fingerprint, server, devices, warnings(info, Math.max(1, request.threads())));
+        return new UblkSession(id, fingerprint, server, devices,
+                warnings(info, Math.max(1, request.threads()), true));
     }
 
     private static void startRecovery(UblkControl control, int id) throws IOException {
@@ -177,7 +178,8 @@ public final class UblkTransport implements Transport {
         }
     }
 
-    private static List<String> warnings(UblkDeviceInfo info, int threads) {
+    /** What the user should know of the device made ({@code takeover}: found) for {@code threads} asked for. */
+    private static List<String> warnings(UblkDeviceInfo info, int threads, boolean takeover) {
         List<String> warnings = new ArrayList<>();
         if (!info.has(UblkAbi.F_USER_RECOVERY)) {
             warnings.add(UblkControl.disk(info.id()) + ": this kernel's ublk driver cannot hand the device to a new "
@@ -186,9 +188,12 @@ public final class UblkTransport implements Transport {
             warnings.add(UblkControl.disk(info.id()) + ": requests being served when a server dies will fail "
                     + "(this kernel's ublk driver has no UBLK_F_USER_RECOVERY_REISSUE)");
         }
-        if (info.queues() < threads) {
-            warnings.add("ublk gives a device at most one queue per CPU: served by " + info.queues() + " thread"
-                    + (info.queues() == 1 ? "" : "s") + ", not " + threads);
+        String served = info.queues() + " thread" + (info.queues() == 1 ? "" : "s");
+        if (takeover && info.queues() != threads) {
+            warnings.add(UblkControl.disk(info.id()) + " keeps the queues it was made with: served by " + served
+                    + ", not " + threads);
+        } else if (info.queues() < threads) {
+            warnings.add("ublk gives a device at most one queue per CPU: served by " + served + ", not " + threads);
         }
         return warnings;
     }

@@ -61,7 +61,8 @@ class UblkAbiTest {
 
     private Map<String, Long> fromC(Path uapi) throws Exception {
         StringBuilder c = new StringBuilder();
-        c.append("#include <stdio.h>\n#include <stddef.h>\n#include <errno.h>\n#include <sys/syscall.h>\n#include <linux/ioctl.h>\n");
+        c.append("#include <stdio.h>\n#include <stddef.h>\n#include <errno.h>\n");
+        c.append("#include <sys/syscall.h>\n#include <linux/ioctl.h>\n");
         c.append("#include \"").append(uapi.resolve("linux/ublk_cmd.h")).append("\"\n");
         c.append("#include \"").append(uapi.resolve("linux/io_uring.h")).append("\"\n");
         c.append("#define P(name, v) printf(\"%s=%lld\\n\", name, (long long)(v))\n");

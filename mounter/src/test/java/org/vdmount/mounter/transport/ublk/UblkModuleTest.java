@@ -34,7 +34,8 @@ class UblkModuleTest {
     void aKernelWithoutTheDriverSaysSoAndWhatItTakes() throws IOException {
         Availability a = module(true).availability();
         assertFalse(a.usable());
-        assertTrue(a.reason().contains("the kernel has no ublk driver") && a.reason().contains("6.1.0-test does not exist")
+        assertTrue(a.reason().contains("the kernel has no ublk driver")
+                && a.reason().contains("6.1.0-test does not exist")
                 && a.reason().contains("Linux 6.0 or newer built with CONFIG_BLK_DEV_UBLK"), a.reason());
         assertFalse(a.reason().contains("\n"));
         moduleFile("nbd.ko");

@@ -28,7 +28,8 @@ class UblkRequestsTest {
     @TempDir
     Path dir;
 
-    private final ByteBuffer descriptors = ByteBuffer.allocateDirect(8 * UblkAbi.IoDesc.SIZE).order(ByteOrder.nativeOrder());
+    private final ByteBuffer descriptors = ByteBuffer.allocateDirect(8 * UblkAbi.IoDesc.SIZE)
+            .order(ByteOrder.nativeOrder());
     private final ByteBuffer data = ByteBuffer.allocateDirect(MAX_IO).order(ByteOrder.nativeOrder());
     private final List<String> logged = new ArrayList<>();
 
@@ -104,7 +105,8 @@ class UblkRequestsTest {
             UblkRequests r = requests(disk);
             // Past the end of the disk, longer than a buffer, an operation we do not have.
             assertEquals(-Errno.EINVAL, r.serve(descriptors, describe(0, UblkAbi.IO_OP_READ, 0, 2047, 8), data));
-            assertEquals(-Errno.EINVAL, r.serve(descriptors, describe(0, UblkAbi.IO_OP_READ, 0, 0, MAX_IO / 512 + 8), data));
+            assertEquals(-Errno.EINVAL,
+                    r.serve(descriptors, describe(0, UblkAbi.IO_OP_READ, 0, 0, MAX_IO / 512 + 8), data));
             assertEquals(-Errno.ENOTSUP, r.serve(descriptors, describe(0, UblkAbi.IO_OP_WRITE_SAME, 0, 0, 8), data));
             assertEquals(-Errno.ENOTSUP, r.serve(descriptors, describe(0, 18, 0, 0, 1), data));
         }
