@@ -37,6 +37,11 @@ class FirstHourTest {
 
     private static Run run(Path cwd, Map<String, String> env, String... command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(cwd.toFile());
+        // Run as a user would, not as a sub-make of the `make test` that runs these tests (which
+        // would print "Entering directory" lines and pass on its flags).
+        for (String inherited : List.of("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")) {
+            pb.environment().remove(inherited);
+        }
         pb.environment().putAll(env);
         Path err = Files.createTempFile("make", ".err");
         pb.redirectError(err.toFile());
