@@ -31,7 +31,7 @@ JAR = mounter/target/vdmount.jar
 JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
 	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
-.PHONY: all jar kmod kmod-all test javatest vmtest vmtest-java vmtest-nbd vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: all jar kmod kmod-all test javatest vmtest vmtest-java vmtest-nbd vmtest-ublk vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -54,7 +54,7 @@ kmod:
 kmod-all: kmod
 	$(MAKE) -C kmod modules-all
 
-test: javatest vmtest vmtest-java vmtest-nbd
+test: javatest vmtest vmtest-java vmtest-nbd vmtest-ublk
 
 javatest:
 	mvn -B --no-transfer-progress test
@@ -81,13 +81,16 @@ demo: jar
 # headers they cannot run: they say so loudly, and fail under CI ($CI or $VMTEST_REQUIRED set), which
 # must never skip them. One rule for all three.
 GUEST_READY := $(if $(and $(wildcard /usr/bin/qemu-system-x86_64),$(GUEST_KVERS)),yes)
+GUEST_MISSING := qemu-system-x86, or a kernel image with its headers,
 define guest-skip
 	@echo "***********************************************************************"; \
-	echo "*** $(1) SKIPPED: qemu-system-x86, or a kernel image with its"; \
-	echo "*** headers, is missing (make test-deps installs them)"; \
+	echo "*** $(1) SKIPPED: $(or $(2),$(GUEST_MISSING))"; \
+	echo "*** is missing (make test-deps installs them)"; \
 	echo "***********************************************************************"; \
 	if [ -n "$$CI$$VMTEST_REQUIRED" ]; then exit 1; fi
 endef
+# The guest kernels that have the ublk driver (Debian's 6.12 does, 6.1 does not).
+UBLK_KVERS := $(strip $(foreach k,$(GUEST_KVERS),$(if $(wildcard /lib/modules/$(k)/kernel/drivers/block/ublk_drv.ko*),$(k))))
 
 # The module's own tests (kmod/vmtest/tests.sh), on each kernel in turn.
 vmtest: jar
@@ -117,6 +120,21 @@ ifeq ($(GUEST_READY),yes)
 	@GUEST_KVERS="$(GUEST_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-nbd-tests.sh
 else
 	$(call guest-skip,GUEST TESTS OF THE NBD TRANSPORT)
+endif
+
+# vdmount over the kernel's ublk driver (every container, auto choice and module loading, read-only
+# and --rw devices, overlay, kill -9 takeover under a reader, kpartx), on every guest kernel that has
+# ublk_drv, at once.
+vmtest-ublk: jar
+ifeq ($(GUEST_READY),yes)
+ifneq ($(UBLK_KVERS),)
+	@testdata/make-disk-images.sh >/dev/null
+	@GUEST_KVERS="$(UBLK_KVERS)" kmod/vmtest/per-kernel.sh --parallel mounter/src/test/vm/run-ublk-tests.sh
+else
+	$(call guest-skip,GUEST TESTS OF THE UBLK TRANSPORT,a guest kernel with ublk_drv (linux-image-6.12-amd64))
+endif
+else
+	$(call guest-skip,GUEST TESTS OF THE UBLK TRANSPORT)
 endif
 
 vmbench: jar

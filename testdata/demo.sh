@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: the main job on the bundled sample image. Describes it, hashes it, and (as root, with
-# the abuse module or FUSE + loop devices) attaches it, mounts its ext4 partition read-only,
-# shows a file from inside, and takes everything down again.
+# whichever transport --transport auto finds: abuse, ublk, nbd, or FUSE + loop devices) attaches
+# it, mounts its ext4 partition read-only, shows a file from inside, and takes everything down again.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 vd=$top/bin/vdmount

@@ -66,13 +66,24 @@ detach_image() { # name: detach $dev; the device must be disconnected and empty 
 }
 
 # Plain `vdmount IMAGE` on a guest with neither abuse nor nbd loaded: auto must pick nbd and
-# load it with partitions; the raw image is checked through it.
+# load it with partitions; the raw image is checked through it. On a kernel with ublk (6.12) auto
+# prefers ublk: here modprobe refuses ublk_drv, as an administrator's modprobe.d can, and auto must
+# pass over it to nbd.
 test_auto() {
-    if [ -e /sys/module/nbd ] || [ -e /dev/abctl ]; then
-        ko "auto loads nbd" "nbd or abuse is loaded already"
+    local refused=
+    if [ -e /sys/module/nbd ] || [ -e /dev/abctl ] || [ -e /sys/module/ublk_drv ]; then
+        ko "auto loads nbd" "nbd, ublk_drv or abuse is loaded already"
         return
     fi
-    check_image disk.raw || return
+    if [ -n "$(find "/lib/modules/$(uname -r)/kernel/drivers/block" -name 'ublk_drv.ko*' 2>/dev/null)" ]; then
+        mkdir -p /tmp/modprobe.d
+        cp -a /etc/modprobe.d/. /tmp/modprobe.d/ 2>/dev/null
+        echo "install ublk_drv /bin/false" > /tmp/modprobe.d/no-ublk.conf
+        mount --bind /tmp/modprobe.d /etc/modprobe.d && refused=1
+    fi
+    check_image disk.raw
+    [ -n "$refused" ] && umount /etc/modprobe.d
+    [ -n "$dev" ] || return
     case "$dev" in
     /dev/nbd*) echo "$out" | device_lines | head -1 | grep -q ", nbd)$" && ok "auto picks nbd" || ko "auto picks nbd" "$out";;
     *) ko "auto picks nbd" "$out";;

@@ -29,9 +29,9 @@ import picocli.CommandLine.Parameters;
             "",
             "An image that is attached already is not attached again: the existing devices are named instead. A second attachment of the same image is allowed when each writes to an overlay file of its own.",
             "",
-            "Transports, tried in this order by --transport auto, which takes the first one usable here and names it on the disk's line: abuse (the abuse kernel module, when /dev/abctl exists: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), nbd (the kernel's nbd driver, loaded with 'modprobe nbd max_part=16' if this kernel has it and it is not loaded yet: /dev/nbdN, partitions /dev/nbdNpM), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to loop devices: works without any module). --transport NAME insists on one and says why when it cannot be used.",
+            "Transports, tried in this order by --transport auto, which takes the first one usable here and names it on the disk's line: abuse (the abuse kernel module, when /dev/abctl exists: /dev/abuseN, partitions /dev/abuseNpM from the kernel's own scan), ublk (the kernel's ublk driver, Linux 6.5 or newer, loaded with 'modprobe ublk_drv' if this kernel has it and it is not loaded yet: /dev/ublkbN, partitions /dev/ublkbNpM), nbd (the kernel's nbd driver, loaded with 'modprobe nbd max_part=16' if this kernel has it and it is not loaded yet: /dev/nbdN, partitions /dev/nbdNpM), fuse (a FUSE file per disk and partition under /run/vdmount/ID/, bound to loop devices: works without any module). --transport NAME insists on one and says why when it cannot be used.",
             "",
-            "If the server of an abuse device is killed, attaching the same image again takes the device over, and I/O that was waiting completes. If the server of an nbd device is killed, the device's I/O fails with an I/O error at once (nothing hangs) and 'vdmount detach' clears it."},
+            "If the server of an abuse or ublk device is killed, attaching the same image again takes the device over, and I/O that was waiting completes. If the server of an nbd device is killed, the device's I/O fails with an I/O error at once (nothing hangs) and 'vdmount detach' clears it."},
         footer = {"", "Examples:",
             "  vdmount disk.vmdk",
             "  vdmount attach --overlay changes.ovl disk.qcow2",
@@ -51,14 +51,14 @@ public final class AttachCommand implements Callable<Integer> {
     SourceOptions source;
 
     @Option(names = "--index", paramLabel = "N", defaultValue = "-1",
-            description = "Ask for device number N (/dev/abuseN, /dev/nbdN); default: the first free one.")
+            description = "Ask for device number N (/dev/abuseN, /dev/ublkbN, /dev/nbdN); default: the first free one.")
     int index;
 
-    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over nbd, the partitions the kernel finds are removed again).")
+    @Option(names = "--no-partscan", description = "Only the whole disk; no device per partition (over ublk and nbd, the partitions the kernel finds are removed again).")
     boolean noPartscan;
 
     @Option(names = "--threads", paramLabel = "T",
-            description = "Threads serving requests, and connections over nbd (default: one per two CPUs, from 1 to 4).")
+            description = "Threads serving requests: queues over ublk (at most one per CPU), connections over nbd (default: one per two CPUs, from 1 to 4).")
     int threads = AttachOptions.defaultThreads();
 
     @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")

@@ -36,4 +36,16 @@ public final class HotCalls {
 
     public static native int epoll_wait(int epfd, long eventsAddress, int maxEvents, int timeoutMillis)
             throws LastErrorException;
+
+    /**
+     * syscall(2), for the system calls glibc has no wrapper for (io_uring_setup, io_uring_enter):
+     * glibc's syscall() takes its arguments from the registers as a plain function would, so the
+     * unused ones are passed as 0.
+     */
+    public static native long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6)
+            throws LastErrorException;
+
+    public static native long pread(int fd, long bufAddress, long count, long offset) throws LastErrorException;
+
+    public static native long pwrite(int fd, long bufAddress, long count, long offset) throws LastErrorException;
 }

@@ -7,7 +7,7 @@ import com.sun.jna.Pointer;
 
 /**
  * The few libc calls the transports need that Java does not offer: raw descriptors, ioctl, poll,
- * mount, socket pairs. size_t, ssize_t and long are 64 bits (LP64 Linux only).
+ * mount, socket pairs, memory maps. size_t, ssize_t and long are 64 bits (LP64 Linux only).
  */
 public interface LibC extends Library {
     LibC INSTANCE = Native.load("c", LibC.class);
@@ -72,6 +72,19 @@ public interface LibC extends Library {
     int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
 
     int mlockall(int flags) throws LastErrorException;
+
+    int PROT_READ = 1;
+    int PROT_WRITE = 2;
+    int MAP_SHARED = 0x01;
+    int MAP_PRIVATE = 0x02;
+    int MAP_ANONYMOUS = 0x20;
+    int MAP_NORESERVE = 0x4000;
+    int MAP_POPULATE = 0x8000;
+
+    /** Returns MAP_FAILED ((void *) -1) with errno set on failure, which JNA turns into the exception. */
+    Pointer mmap(Pointer addr, long length, int prot, int flags, int fd, long offset) throws LastErrorException;
+
+    int munmap(Pointer addr, long length) throws LastErrorException;
 
     /** Linux ioctl request numbers, as the _IOC macros build them. */
     static long ioc(int dir, int type, int nr, int size) {

@@ -5,17 +5,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A way of making a virtual disk appear as block devices: the abuse module, the kernel's nbd,
- * FUSE + loop. The attach logic ({@code org.vdmount.mounter.attach}) is the same for all of them:
+ * A way of making a virtual disk appear as block devices: the abuse module, the kernel's ublk
+ * and nbd drivers, FUSE + loop. The attach logic ({@code org.vdmount.mounter.attach}) is the same for all of them:
  * it opens the image, runs {@link #attach} in the server process, records what came back, and
  * later calls {@link #detach} from another process with only that record in hand.
  */
 public interface Transport {
 
-    /** The name users pass to {@code --transport}: "fuse", "abuse", "nbd". */
+    /** The name users pass to {@code --transport}: "abuse", "ublk", "nbd", "fuse". */
     String name();
 
-    /** Whether this machine can use the transport, and why not when it cannot. Cheap; no side effects. */
+    /**
+     * Whether this machine can use the transport, and why not when it cannot. Cheap, and changes
+     * nothing, except that a transport may load the kernel driver it needs (as attaching would):
+     * whether the load works is part of the answer.
+     */
     Availability availability();
 
     /**

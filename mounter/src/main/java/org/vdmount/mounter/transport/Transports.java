@@ -8,6 +8,7 @@ import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.transport.abuse.AbuseTransport;
 import org.vdmount.mounter.transport.fuse.FuseTransport;
 import org.vdmount.mounter.transport.nbd.NbdTransport;
+import org.vdmount.mounter.transport.ublk.UblkTransport;
 
 /** The transports this build has, and the choice among them. */
 public final class Transports {
@@ -15,11 +16,14 @@ public final class Transports {
 
     /**
      * In order of preference for {@code --transport auto}: the abuse module (fastest, real block
-     * devices with partitions), then the kernel's nbd driver (in most distribution kernels, loaded
-     * on demand; partitions too), then FUSE + loop (works without any module, in containers).
+     * devices with partitions), then the kernel's ublk driver (Linux 6.5 and newer, loaded on
+     * demand; real block devices with partitions, and crash takeover like abuse's, with no module
+     * of ours), then the kernel's nbd driver (in most distribution kernels, loaded on demand;
+     * partitions too), then FUSE + loop (works without any module, in containers).
      */
     private static final List<Transport> ALL = List.of(
             new AbuseTransport(),
+            new UblkTransport(),
             new NbdTransport(),
             new FuseTransport());
 

@@ -27,7 +27,10 @@ class AttachHelpTest {
         cl.setOut(new PrintWriter(out));
         assertEquals(0, cl.execute("attach", "--help"));
         String help = out.toString().replaceAll("\\s+", " ");
-        assertTrue(help.contains("auto (the default: abuse if its module is loaded, else nbd if the kernel has it, else fuse)"), help);
+        assertTrue(help.contains("auto (the default: abuse if its module is loaded, else ublk if the kernel has it, "
+                + "else nbd if the kernel has it, else fuse)"), help);
+        assertTrue(help.contains("ublk (the kernel's ublk driver"), help);
+        assertTrue(help.contains("/dev/ublkbN, partitions /dev/ublkbNpM"), help);
         assertTrue(help.contains("nbd (the kernel's nbd driver"), help);
         assertTrue(help.contains("/dev/nbdN"), help);
     }

@@ -21,8 +21,8 @@ class TransportsTest {
     }
 
     @Test
-    void autoPrefersAbuseThenNbdThenFuse() {
-        assertEquals(List.of("abuse", "nbd", "fuse"), Transports.all().stream().map(Transport::name).toList());
+    void autoPrefersAbuseThenUblkThenNbdThenFuse() {
+        assertEquals(List.of("abuse", "ublk", "nbd", "fuse"), Transports.all().stream().map(Transport::name).toList());
     }
 
     @Test

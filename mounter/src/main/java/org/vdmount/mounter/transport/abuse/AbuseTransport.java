@@ -13,6 +13,7 @@ import org.vdmount.mounter.gateway.FailureLog;
 import org.vdmount.mounter.gateway.RequestGateway;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.AttachedDevice;
+import org.vdmount.mounter.transport.BackingText;
 import org.vdmount.mounter.transport.Availability;
 import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.ServerThreads;
@@ -45,13 +46,7 @@ public final class AbuseTransport implements Transport {
 
     /** The text sysfs keeps for the device: what a new server compares to find its orphan. */
     static String backingText(VirtualDisk disk) {
-        String top = Path.of(disk.info().name()).toAbsolutePath().normalize().toString();
-        if (disk.info().format().equals("vdmount-overlay")) {
-            String base = disk.backing().map(b -> Path.of(b.info().name()).toAbsolutePath().normalize().toString())
-                    .orElse("?");
-            return base + " (overlay " + top + ")";
-        }
-        return top;
+        return BackingText.of(disk);
     }
 
     @Override

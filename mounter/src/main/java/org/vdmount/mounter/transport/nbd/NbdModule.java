@@ -4,10 +4,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.vdmount.mounter.system.Commands;
+import org.vdmount.mounter.system.KernelModules;
 import org.vdmount.mounter.system.Privileges;
 import org.vdmount.mounter.transport.Availability;
+import org.vdmount.mounter.transport.Waits;
 
 /**
  * Whether the kernel's nbd driver can be had here, and loading it when it is not loaded yet. The
@@ -19,13 +20,11 @@ final class NbdModule {
     private static final long LOAD_WAIT_MILLIS = 10_000;
 
     private final NbdSysfs sysfs;
-    private final Path modules;
-    private final Path procSys;
+    private final KernelModules kernel;
 
     NbdModule(NbdSysfs sysfs, Path modules, Path procSys) {
         this.sysfs = sysfs;
-        this.modules = modules;
-        this.procSys = procSys;
+        this.kernel = new KernelModules(modules, procSys);
     }
 
     static NbdModule system() {
@@ -41,12 +40,10 @@ final class NbdModule {
             }
             return root ? Availability.yes() : Availability.no("configuring nbd devices needs root");
         }
-        String release = release();
-        if (!hasModule(release)) {
-            return Availability.no("the kernel has no nbd driver (it is not loaded, and " + modules.resolve(release)
-                    + (Files.isDirectory(modules.resolve(release)) ? " has no nbd module)" : " does not exist)"));
+        if (!kernel.has("nbd")) {
+            return Availability.no("the kernel has no nbd driver (it is not loaded, and " + kernel.whereLooked("nbd") + ")");
         }
-        if (modulesDisabled()) {
+        if (kernel.loadingDisabled()) {
             return Availability.no("nbd is not loaded and this kernel refuses to load modules "
                     + "(/proc/sys/kernel/modules_disabled is 1)");
         }
@@ -75,48 +72,8 @@ final class NbdModule {
         }
     }
 
-    private String release() {
-        try {
-            return Files.readString(procSys.resolve("kernel/osrelease")).strip();
-        } catch (IOException e) {
-            return System.getProperty("os.version");
-        }
-    }
-
-    /** Whether modprobe would find nbd for {@code release}: as modules.dep lists it, or on disk. */
-    boolean hasModule(String release) {
-        Path dir = modules.resolve(release);
-        try {
-            Path dep = dir.resolve("modules.dep");
-            if (Files.isReadable(dep)) {
-                try (Stream<String> lines = Files.lines(dep)) {
-                    return lines.map(line -> line.substring(0, Math.max(0, line.indexOf(':'))))
-                            .anyMatch(NbdModule::isNbdModule);
-                }
-            }
-            Path drivers = dir.resolve("kernel/drivers/block");
-            if (Files.isDirectory(drivers)) {
-                try (Stream<Path> files = Files.list(drivers)) {
-                    return files.anyMatch(f -> isNbdModule(f.toString()));
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // unreadable: as good as absent
-        }
-        return false;
-    }
-
-    /** nbd.ko, nbd.ko.xz, nbd.ko.zst...: modules may be compressed. */
-    private static boolean isNbdModule(String path) {
-        String name = path.substring(path.lastIndexOf('/') + 1);
-        return name.equals("nbd.ko") || name.startsWith("nbd.ko.");
-    }
-
-    private boolean modulesDisabled() {
-        try {
-            return Files.readString(procSys.resolve("kernel/modules_disabled")).strip().equals("1");
-        } catch (IOException e) {
-            return false;
-        }
+    /** Whether modprobe would find nbd for the running kernel: as modules.dep lists it, or on disk. */
+    boolean hasModule() {
+        return kernel.has("nbd");
     }
 }

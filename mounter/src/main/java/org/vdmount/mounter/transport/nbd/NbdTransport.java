@@ -22,6 +22,7 @@ import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
 import org.vdmount.mounter.transport.TransportSession;
 import org.vdmount.mounter.util.Log;
+import org.vdmount.mounter.transport.Waits;
 
 /**
  * The kernel's own nbd driver, given one end of a socket pair per connection: /dev/nbdN is the
