@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.audit.AuditTrail;
 import org.vdmount.mounter.transport.AttachRequest;
 import org.vdmount.mounter.transport.DiskPart;
 import org.vdmount.mounter.transport.Transport;
@@ -32,7 +33,7 @@ public final class AttachServer {
      * process). With {@code ownLog} (a background server), what the server says while serving goes
      * to the attachment's log file from the moment it has an id.
      */
-    public static void serve(AttachOptions options, ServerOutput output, boolean ownLog)
+    public static void serve(AttachOptions options, ServerOutput output, boolean ownLog, AuditTrail trail)
             throws IOException, InterruptedException {
         Transport transport = Transports.choose(options.transport());
         Path image = options.image().toAbsolutePath().normalize();
@@ -40,7 +41,9 @@ public final class AttachServer {
         long pid = ProcessHandle.current().pid();
         String mode = options.mode();
         Attachments.refuseClash(run, image, options);
+        trail.checkWritable();
         try (VirtualDisk disk = WritableDisks.open(image, options, output::warn)) {
+            AttachAudit audit = new AttachAudit(trail, options, transport.name(), disk);
             if (disk.size() == 0) {
                 throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
             }
@@ -59,7 +62,7 @@ public final class AttachServer {
             }
             AttachRequest request = new AttachRequest(id, run.workDir(id), parts, options.threads(), options.index(),
                     options.partscan());
-            Stopper stopper = new Stopper(transport, request, run);
+            Stopper stopper = new Stopper(transport, request, run, audit);
             Runtime.getRuntime().addShutdownHook(stopper);
             TransportSession session;
             try {
@@ -68,6 +71,7 @@ public final class AttachServer {
                 run.write(new AttachmentRecord(id, image.toString(), transport.name(), mode, pid, log,
                         session.devices(), session.state()));
                 StaleRecords.forget(run, id, session.devices());
+                audit.attached(id, session.devices()); // inside: a required record that fails undoes the attach
             } catch (IOException | RuntimeException e) {
                 if (stopper.claim()) {
                     stopper.cleanUp();
@@ -78,6 +82,7 @@ public final class AttachServer {
             session.warnings().forEach(output::warn);
             output.ready(id, session.devices());
             session.awaitDetached();
+            audit.ended("detached");
             // Detached from outside: the devices are gone, and their numbers and our id may soon
             // belong to a newer attachment, so the stopper must not touch them any more.
             if (stopper.claim()) {
@@ -103,15 +108,17 @@ public final class AttachServer {
         private final Transport transport;
         private final AttachRequest request;
         private final RunDirectory run;
+        private final AttachAudit audit;
         private final AtomicBoolean claimed = new AtomicBoolean();
         private final CountDownLatch attached = new CountDownLatch(1);
         private volatile TransportSession session;
 
-        Stopper(Transport transport, AttachRequest request, RunDirectory run) {
+        Stopper(Transport transport, AttachRequest request, RunDirectory run, AttachAudit audit) {
             super("vdmount-stop");
             this.transport = transport;
             this.request = request;
             this.run = run;
+            this.audit = audit;
         }
 
         TransportSession attach() throws IOException {
@@ -139,6 +146,7 @@ public final class AttachServer {
                 // clean up with what there is
             }
             cleanUp();
+            audit.ended("stopped by a signal");
         }
 
         void cleanUp() {

@@ -1,9 +1,13 @@
 package org.vdmount.mounter.attach;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.vdmount.mounter.audit.AuditEntry;
+import org.vdmount.mounter.audit.AuditTrail;
+import org.vdmount.mounter.audit.ImageFiles;
 import org.vdmount.mounter.util.UserError;
 import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
@@ -17,7 +21,28 @@ public final class Detacher {
     private Detacher() {
     }
 
-    public static void detach(RunDirectory run, AttachmentRecord record, boolean force) throws IOException {
+    /**
+     * Detaches, then appends a "detach" record to {@code trail} naming the attachment, who asked and
+     * how. Its server appends the "end" record with the byte counts as it stops (see AttachAudit),
+     * which this waits for, so that one comes first.
+     */
+    public static void detach(RunDirectory run, AttachmentRecord record, boolean force, AuditTrail trail)
+            throws IOException {
+        detach(run, record, force);
+        AuditEntry entry = AuditEntry.of("detach").put("attachment", record.id());
+        if (record.starting()) {
+            entry.put("stale", true); // its server died while attaching: only leftovers were removed
+        } else {
+            entry.put("images", List.of(ImageFiles.describe(Path.of(record.image()))))
+                    .put("mode", record.overlay() != null ? "overlay" : record.mode())
+                    .put("overlay", record.overlay() == null ? null : record.overlay().toString())
+                    .put("transport", record.transport())
+                    .put("devices", AttachAudit.devices(record.devices()));
+        }
+        trail.append(entry.put("server-pid", record.pid()).put("force", force));
+    }
+
+    private static void detach(RunDirectory run, AttachmentRecord record, boolean force) throws IOException {
         if (record.starting()) {
             if (record.serverAlive()) {
                 throw new UserError("attachment " + record.id() + " is still starting; try again in a moment");

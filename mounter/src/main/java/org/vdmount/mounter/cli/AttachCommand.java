@@ -2,12 +2,15 @@ package org.vdmount.mounter.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.ImageException;
 import org.vdmount.mounter.attach.AttachOptions;
 import org.vdmount.mounter.attach.AttachServer;
 import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.attach.ServerOutput;
+import org.vdmount.mounter.audit.Invocation;
 import org.vdmount.mounter.transport.Transports;
 import org.vdmount.mounter.util.UsageError;
 import picocli.CommandLine.Command;
@@ -64,6 +67,15 @@ public final class AttachCommand implements Callable<Integer> {
     @Option(names = "--foreground", description = "Serve in this process until stopped (Ctrl-C, or 'vdmount detach' elsewhere): for systemd units and debugging.")
     boolean foreground;
 
+    @Mixin
+    AuditOptions audit;
+
+    /** Internal: the user's command line, for the background server's audit records (see {@link Invocation#encode}). */
+    static final String AUDIT_COMMAND = "--audit-command";
+
+    @Option(names = AUDIT_COMMAND, hidden = true, paramLabel = "ENCODED")
+    String auditCommand;
+
     @Option(names = "--server", hidden = true, description = "Internal: the background server, talking to its launcher over stdout.")
     boolean server;
 
@@ -83,15 +95,27 @@ public final class AttachCommand implements Callable<Integer> {
         AttachOptions options = new AttachOptions(image, transport.name, source.snapshot, source.disk, !noPartscan,
                 threads, write.readWrite, overlayFile, index, source.format);
         if (server) {
-            return ServerMain.run(options);
+            if (auditCommand != null) {
+                Invocation.arguments(Invocation.decode(auditCommand));
+            }
+            return ServerMain.run(options, audit);
         }
+        audit.trail().checkWritable(); // and the server checks again, but a refusal is clearer from here
         // Checked here too, so a wrong --transport is reported before anything is launched.
         String chosen = Transports.choose(transport.name).name();
         if (foreground) {
-            AttachServer.serve(options, ServerOutput.human(System.out, System.err), false);
+            ServerOutput human = ServerOutput.human(System.out, System.err);
+            AttachServer.serve(options, human, false, audit.trail(human::warn));
             return 0;
         }
-        ServerLauncher.launch(options.serverArgs(chosen), System.out, System.err);
+        ServerLauncher.launch(serverArgs(audit, options, chosen), System.out, System.err);
         return 0;
+    }
+
+    /** What a background server is started with: the audit settings, then the attach itself. */
+    static List<String> serverArgs(AuditOptions audit, AttachOptions options, String transport) {
+        List<String> args = new ArrayList<>(audit.serverArgs());
+        args.addAll(options.serverArgs(transport));
+        return args;
     }
 }

@@ -10,10 +10,12 @@ import java.util.stream.Collectors;
 import org.vdmount.mounter.attach.AttachmentRecord;
 import org.vdmount.mounter.attach.Detacher;
 import org.vdmount.mounter.attach.RunDirectory;
+import org.vdmount.mounter.audit.AuditTrail;
 import org.vdmount.mounter.transport.AttachedDevice;
 import org.vdmount.mounter.util.UsageError;
 import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -37,8 +39,12 @@ public final class DetachCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Detach even while mounted or busy: file systems on the devices are unmounted lazily.")
     boolean force;
 
+    @Mixin
+    AuditOptions audit;
+
     @Override
     public Integer call() throws Exception {
+        AuditTrail trail = audit.trail();
         if (all == (target != null)) {
             throw new UsageError("detach needs a DEVICE, IMAGE or ID, or --all (not both)");
         }
@@ -47,7 +53,7 @@ public final class DetachCommand implements Callable<Integer> {
         List<String> failures = new ArrayList<>();
         for (AttachmentRecord r : records) {
             try {
-                Detacher.detach(run, r, force);
+                Detacher.detach(run, r, force, trail);
                 if (records.size() > 1 && !all) {
                     // The image had several attachments: say which went, so none goes unnoticed.
                     System.out.println("detached attachment " + r.id() + " (" + r.mode() + "): "

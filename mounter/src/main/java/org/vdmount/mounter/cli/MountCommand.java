@@ -66,6 +66,9 @@ public final class MountCommand implements Callable<Integer> {
     @Mixin
     SourceOptions source;
 
+    @Mixin
+    AuditOptions audit;
+
     @Override
     public Integer call() throws Exception {
         String wanted = partName(partition);
@@ -89,7 +92,8 @@ public final class MountCommand implements Callable<Integer> {
         } else {
             String chosen = Transports.choose(transport.name).name();
             PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-            int id = ServerLauncher.launch(attach.serverArgs(chosen), quiet, System.err);
+            audit.trail().checkWritable();
+            int id = ServerLauncher.launch(AttachCommand.serverArgs(audit, attach, chosen), quiet, System.err);
             record = run.read(id).orElseThrow(() -> new IOException("attachment " + id + " vanished"));
         }
         try {
@@ -113,7 +117,7 @@ public final class MountCommand implements Callable<Integer> {
                     + (attached.isPresent() ? " (from attachment " + record.id() + ", attached already)" : ""));
         } catch (RuntimeException e) {
             if (attached.isEmpty()) {
-                Detacher.detach(run, record, false);
+                Detacher.detach(run, record, false, audit.trail());
             }
             throw e;
         }

@@ -123,6 +123,7 @@ final class QuickCommands {
         VerifyCommand verify = new VerifyCommand();
         verify.image = image(p.operand);
         verify.json = p.flags.contains("--json");
+        verify.audit = new AuditOptions(); // the default audit log: the quick form takes no audit options
         for (String[] option : p.values) {
             try {
                 verify.algorithms.add(VerifyCommand.Algorithm.valueOf(option[1].toLowerCase(Locale.ROOT)));

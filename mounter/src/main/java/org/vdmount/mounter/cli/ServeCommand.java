@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
@@ -20,6 +21,10 @@ import com.google.common.net.InetAddresses;
 import org.vdmount.formats.ImageException;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.mounter.attach.WritableDisks;
+import org.vdmount.mounter.audit.AuditEntry;
+import org.vdmount.mounter.audit.AuditTrail;
+import org.vdmount.mounter.audit.ImageFiles;
+import org.vdmount.mounter.gateway.IoCounts;
 import org.vdmount.mounter.nbd.NbdExport;
 import org.vdmount.mounter.nbd.NbdExports;
 import org.vdmount.mounter.nbd.StartTls;
@@ -104,6 +109,9 @@ public final class ServeCommand implements Callable<Integer> {
                     + "leaves, its requests and the bytes it read and wrote.")
     boolean verbose;
 
+    @Mixin
+    AuditOptions audit;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -116,6 +124,11 @@ public final class ServeCommand implements Callable<Integer> {
             err.flush();
         };
         SocketAddress where = checkOptions();
+        AuditTrail trail = audit.trail(w -> {
+            err.println("vdmount: warning: " + w);
+            err.flush();
+        });
+        trail.checkWritable();
         StartTls tls = tlsCreds == null ? null : TlsCredentials.load(tlsCreds, w -> {
             err.println("vdmount: warning: " + w);
             err.flush();
@@ -130,6 +143,12 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new UserError("cannot listen on " + describe(where) + ": " + e.getMessage());
             }
             server.verbose(verbose);
+            try {
+                trail.append(record(AuditEntry.of("serve"), server, disks, tls));
+            } catch (RuntimeException required) {
+                server.close();
+                throw required;
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(disks);
             throw e;
@@ -146,6 +165,14 @@ public final class ServeCommand implements Callable<Integer> {
                     log.accept(summary);
                 }
             }
+            // The byte counts of every client, from the gateways all requests pass (IoCounts).
+            IoCounts counts = IoCounts.process();
+            try {
+                trail.append(record(AuditEntry.of("end"), server, disks, tls).put("how", "stopped by a signal")
+                        .put("bytes-read", counts.bytesRead()).put("bytes-written", counts.bytesWritten()));
+            } catch (RuntimeException e) {
+                log.accept(e.getMessage());
+            }
             closeAll(disks);
         }, "vdmount-serve-stop");
         Runtime.getRuntime().addShutdownHook(stopper);
@@ -157,6 +184,23 @@ public final class ServeCommand implements Callable<Integer> {
         out.flush();
         server.awaitClose();
         return 0;
+    }
+
+    /** What a serve's audit records say besides the common fields: files, exports, address, mode. */
+    private AuditEntry record(AuditEntry entry, NbdServer server, List<VirtualDisk> disks, StartTls tls) {
+        List<Map<String, Object>> files = new ArrayList<>();
+        disks.forEach(d -> files.addAll(ImageFiles.of(d)));
+        List<String> uris = new ArrayList<>();
+        for (NbdExport export : server.exports().all()) {
+            uris.add(uri(server.address(), export.name(), tls != null && tls.required()));
+        }
+        return entry.put("images", files)
+                .put("mode", write.overlay != null ? "overlay" : write.readWrite ? "read-write" : "read-only")
+                .put("overlay", write.overlay == null ? null : write.overlay.toAbsolutePath().toString())
+                .put("transport", "nbd-server")
+                .put("exports", uris)
+                .put("tls", tls != null)
+                .put("server-pid", ProcessHandle.current().pid());
     }
 
     private SocketAddress checkOptions() {

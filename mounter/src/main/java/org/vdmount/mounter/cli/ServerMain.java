@@ -13,13 +13,13 @@ final class ServerMain {
     private ServerMain() {
     }
 
-    static int run(AttachOptions options) {
+    static int run(AttachOptions options, AuditOptions audit) {
         PrintStream pipe = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
         // Nothing else may write to the pipe: stray output would confuse the launcher.
         System.setOut(System.err);
         ServerOutput output = ServerOutput.pipe(pipe);
         try {
-            AttachServer.serve(options, output, true);
+            AttachServer.serve(options, output, true, audit.trail(output::warn));
             return 0;
         } catch (Exception | Error e) {
             String message = VdmountCommand.describe(e);

@@ -10,6 +10,7 @@ import org.vdmount.mounter.system.Commands;
 import org.vdmount.mounter.system.MountTable;
 import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code vdmount umount DIR}: undoes {@code vdmount mount}: unmounts, then detaches the image. */
@@ -26,8 +27,12 @@ public final class UmountCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DIR", description = "A mount point made by 'vdmount mount'.")
     Path dir;
 
+    @Mixin
+    AuditOptions audit;
+
     @Override
     public Integer call() throws Exception {
+        audit.trail(); // refuses contradicting options before anything is done
         String number = MountTable.deviceAt(dir)
                 .orElseThrow(() -> new UserError(dir + ": nothing is mounted there"));
         RunDirectory run = RunDirectory.standard();
@@ -44,7 +49,7 @@ public final class UmountCommand implements Callable<Integer> {
         }
         Commands.run("umount", dir.toAbsolutePath().toString());
         try {
-            Detacher.detach(run, owner.get(), false);
+            Detacher.detach(run, owner.get(), false, audit.trail());
             System.out.println("unmounted " + dir + " and detached " + owner.get().image());
         } catch (UserError stillMounted) {
             System.out.println("unmounted " + dir + "; " + owner.get().image() + " stays attached: "

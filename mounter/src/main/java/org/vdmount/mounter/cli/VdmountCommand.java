@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.vdmount.formats.ImageException;
+import org.vdmount.mounter.audit.Invocation;
 import org.vdmount.mounter.util.UsageError;
 import org.vdmount.mounter.util.UserError;
 import picocli.CommandLine;
@@ -83,6 +84,7 @@ public final class VdmountCommand implements Runnable {
     }
 
     public static int run(String... args) {
+        Invocation.arguments(List.of(args)); // as typed, for the audit trail
         Integer quick = QuickCommands.run(args);
         if (quick != null) {
             return quick;

@@ -14,6 +14,9 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.vdmount.formats.NestedDisk;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.audit.AuditEntry;
+import org.vdmount.mounter.audit.AuditTrail;
+import org.vdmount.mounter.audit.ImageFiles;
 import org.vdmount.mounter.read.OrderedReader;
 import org.vdmount.mounter.read.ParallelDigests;
 import org.vdmount.mounter.util.Json;
@@ -59,14 +62,38 @@ public final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the hashes as JSON.")
     boolean json;
 
+    @Mixin
+    AuditOptions audit;
+
+    /** Verifies, and records the verification (or its failure) in the audit trail. */
     @Override
     public Integer call() throws IOException, NoSuchAlgorithmException {
+        AuditTrail trail = audit.trail();
+        trail.checkWritable();
+        AuditEntry entry = AuditEntry.of("verify");
+        int status;
+        try {
+            status = verify(entry);
+        } catch (IOException | RuntimeException e) {
+            try {
+                trail.append(entry.put("error", VdmountCommand.describe(e)));
+            } catch (RuntimeException lost) {
+                e.addSuppressed(lost);
+            }
+            throw e;
+        }
+        trail.append(entry);
+        return status;
+    }
+
+    private int verify(AuditEntry entry) throws IOException, NoSuchAlgorithmException {
         long size;
         Map<Algorithm, MessageDigest> digests = new LinkedHashMap<>();
         Map<Algorithm, String> recorded;
         try (VirtualDisk opened = image.openReadOnly()) {
             // An image found inside evidence: the evidence's media is what its acquisition hashed.
             VirtualDisk disk = opened instanceof NestedDisk nested ? nested.container() : opened;
+            entry.put("images", ImageFiles.of(opened));
             recorded = recorded(disk);
             Set<Algorithm> chosen = new LinkedHashSet<>(algorithms.isEmpty()
                     ? (recorded.isEmpty() ? List.of(Algorithm.sha256) : recorded.keySet()) : algorithms);
@@ -95,6 +122,9 @@ public final class VerifyCommand implements Callable<Integer> {
                 acquisition.put(e.getKey().name(), Map.of("recorded", wanted, "matches", matches));
             }
         }
+        entry.put("virtual-size", size).put("hashes", hashes)
+                .put("acquisition", recorded.isEmpty() ? null : acquisition)
+                .put("result", mismatch ? "mismatch" : acquisition.isEmpty() ? "hashed" : "matches acquisition");
         if (json) {
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("image", image.image().toString());

@@ -41,6 +41,7 @@ public final class RequestGateway {
     private final long size;
     private final Capabilities capabilities;
     private final FailureLog failures;
+    private final IoCounts counts = IoCounts.process();
 
     /**
      * @param writable whether requests may change the disk; true needs a writable disk. A writable
@@ -83,6 +84,7 @@ public final class RequestGateway {
         }
         try {
             disk.read(dst, offset);
+            counts.read(length);
             return 0;
         } catch (IOException | RuntimeException | OutOfMemoryError | StackOverflowError e) {
             return failed(Operation.READ, offset, length, e);
@@ -98,6 +100,7 @@ public final class RequestGateway {
         }
         try {
             disk.write(src, offset);
+            counts.written(length);
             if (fua) {
                 disk.flush();
             }
@@ -154,6 +157,7 @@ public final class RequestGateway {
         }
         try {
             disk.discard(offset, length);
+            counts.written(length);
             if (fua) {
                 disk.flush();
             }

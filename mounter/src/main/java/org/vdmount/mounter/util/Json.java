@@ -17,6 +17,13 @@ public final class Json {
         return out.toString();
     }
 
+    /** The same JSON on one line, without spaces: for JSON Lines files such as the audit log. */
+    public static String line(Object value) {
+        StringBuilder out = new StringBuilder();
+        write(out, value, -1);
+        return out.toString();
+    }
+
     private static void write(StringBuilder out, Object value, int indent) {
         if (value == null) {
             out.append("null");
@@ -38,14 +45,15 @@ public final class Json {
             out.append("{}");
             return;
         }
-        out.append("{\n");
+        boolean compact = indent < 0;
+        out.append(compact ? "{" : "{\n");
         int i = 0;
         for (Map.Entry<?, ?> e : map.entrySet()) {
             pad(out, indent + 1);
             quote(out, String.valueOf(e.getKey()));
-            out.append(": ");
-            write(out, e.getValue(), indent + 1);
-            out.append(++i < map.size() ? ",\n" : "\n");
+            out.append(compact ? ":" : ": ");
+            write(out, e.getValue(), compact ? indent : indent + 1);
+            out.append(++i < map.size() ? (compact ? "," : ",\n") : (compact ? "" : "\n"));
         }
         pad(out, indent);
         out.append('}');
@@ -56,19 +64,21 @@ public final class Json {
             out.append("[]");
             return;
         }
-        out.append("[\n");
+        boolean compact = indent < 0;
+        out.append(compact ? "[" : "[\n");
         int i = 0;
         for (Object item : list) {
             pad(out, indent + 1);
-            write(out, item, indent + 1);
-            out.append(++i < list.size() ? ",\n" : "\n");
+            write(out, item, compact ? indent : indent + 1);
+            out.append(++i < list.size() ? (compact ? "," : ",\n") : (compact ? "" : "\n"));
         }
         pad(out, indent);
         out.append(']');
     }
 
+    /** Indentation of a pretty-printed line; nothing when compact (indent below 0). */
     private static void pad(StringBuilder out, int indent) {
-        out.append("  ".repeat(indent));
+        out.append("  ".repeat(Math.max(0, indent)));
     }
 
     private static void quote(StringBuilder out, String s) {
