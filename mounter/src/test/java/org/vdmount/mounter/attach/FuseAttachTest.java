@@ -277,6 +277,74 @@ class FuseAttachTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void theAuditTrailFollowsAnAttachmentFromAttachToDetachAndMountToUmount() throws Exception {
+        Path image = partitionedExt4Image(dir.resolve("disk.raw"), sampleFiles());
+        Path log = dir.resolve("audit/audit.jsonl");
+        String before = sha256(image);
+        java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(image);
+        Result attached = vdmount(image.toString(), "--transport", "fuse", "--audit-log", log.toString());
+        assertEquals(0, attached.status, attached.err);
+        List<AttachedDevice> devices = new RunDirectory(runDir).list().get(0).devices();
+        String p1 = devices.get(1).path();
+        Shell.run("dd", "if=" + p1, "of=/dev/null", "bs=1M", "count=3", "iflag=direct", "status=none");
+        assertEquals(0, vdmount("detach", p1, "--audit-log", log.toString()).status);
+
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        Result mounted = vdmount("mount", "--audit-log", log.toString(), image.toString(), "1", mnt.toString());
+        assertEquals(0, mounted.status, mounted.err);
+        assertEquals(0, vdmount("umount", "--audit-log", log.toString(), mnt.toString()).status);
+        assertNothingLeft();
+        assertEquals(before, sha256(image));
+        assertEquals(mtime, Files.getLastModifiedTime(image));
+
+        List<Map<String, Object>> lines = org.vdmount.mounter.audit.JsonLines.read(log);
+        assertEquals(List.of("attach", "end", "detach", "attach", "end", "detach"),
+                lines.stream().map(l -> l.get("event")).toList());
+        Map<String, Object> attach = lines.get(0);
+        assertEquals(List.of("vdmount", image.toString(), "--transport", "fuse", "--audit-log", log.toString()),
+                attach.get("command"), "the user's command line, not the background server's");
+        assertEquals("read-only", attach.get("mode"));
+        assertEquals("fuse", attach.get("transport"));
+        Map<String, Object> file = ((List<Map<String, Object>>) attach.get("images")).get(0);
+        assertEquals(image.toString(), file.get("path"));
+        assertEquals(Files.size(image), file.get("size"));
+        assertEquals(mtime.toInstant().toString(), file.get("mtime"));
+        assertEquals(devices.stream().map(AttachedDevice::path).toList(),
+                ((List<Map<String, Object>>) attach.get("devices")).stream().map(d -> d.get("path")).toList());
+
+        Map<String, Object> end = lines.get(1);
+        assertEquals(attach.get("attachment"), end.get("attachment"));
+        assertEquals("detached", end.get("how"));
+        long read = (Long) end.get("bytes-read");
+        assertTrue(read >= 3 * MIB && read < 64 * MIB, "the 3 MiB read, and what udev and blkid probed: " + read);
+        assertEquals(0L, end.get("bytes-written"));
+        assertEquals(file, ((List<Map<String, Object>>) end.get("images")).get(0), "unchanged since the attach");
+
+        Map<String, Object> detach = lines.get(2);
+        assertEquals(List.of("vdmount", "detach", p1, "--audit-log", log.toString()), detach.get("command"));
+        assertEquals(attach.get("attachment"), detach.get("attachment"));
+        assertEquals(attach.get("devices"), detach.get("devices"));
+        assertEquals("mount", ((List<String>) lines.get(3).get("command")).get(1));
+        assertEquals("umount", ((List<String>) lines.get(5).get("command")).get(1));
+    }
+
+    @Test
+    void anAttachWhoseRecordIsRequiredButCannotBeWrittenIsRefusedBeforeAnythingIsMade() throws Exception {
+        Path image = Files.write(dir.resolve("once.img"), new byte[1 << 20]);
+        String unwritable = Files.writeString(dir.resolve("file"), "").resolve("audit.jsonl").toString();
+        Result refused = vdmount("attach", "--transport", "fuse", "--audit-required", "--audit-log", unwritable,
+                image.toString());
+        assertEquals(1, refused.status);
+        assertEquals(1, refused.err.lines().count(), refused.err);
+        assertTrue(refused.err.contains("(required by --audit-required): nothing was done"), refused.err);
+        Result lenient = vdmount("attach", "--transport", "fuse", "--audit-log", unwritable, image.toString());
+        assertEquals(0, lenient.status, lenient.err);
+        assertTrue(lenient.err.startsWith("vdmount: warning: cannot write the audit log " + unwritable), lenient.err);
+        assertEquals(1, lenient.err.lines().count(), lenient.err);
+    }
+
+    @Test
     void serverKilledWhileAttachingIsCleanedUpByDetach() throws Exception {
         // What a server killed -9 half way through attaching leaves: a "starting" record with a
         // dead pid, a FUSE mount at its work directory and a loop device on one of its files.

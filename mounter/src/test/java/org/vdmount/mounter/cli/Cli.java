@@ -24,6 +24,12 @@ public final class Cli {
     }
 
     public static Result run(Path dir, String... args) throws IOException, InterruptedException {
+        return run(dir, java.util.Map.of(), args);
+    }
+
+    /** Runs with {@code environment} added to (or, for an empty value, removed from) this JVM's. */
+    public static Result run(Path dir, java.util.Map<String, String> environment, String... args)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-XX:+UseSerialGC");
@@ -35,6 +41,13 @@ public final class Cli {
         if (dir != null) {
             pb.directory(dir.toFile());
         }
+        environment.forEach((k, v) -> {
+            if (v.isEmpty()) {
+                pb.environment().remove(k);
+            } else {
+                pb.environment().put(k, v);
+            }
+        });
         Path errFile = java.nio.file.Files.createTempFile("vdmount-err", ".txt");
         pb.redirectError(errFile.toFile());
         Process p = pb.start();
