@@ -118,7 +118,7 @@ class NbdServeCommandTest {
         Process p = new ProcessBuilder(command).redirectError(dir.resolve("serve.err").toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk", "--overlay", "--tls-creds")
+            if (!args[i].startsWith("--") && (i == 0 || !List.of("--socket", "--port", "--bind", "--export-name", "--snapshot", "--disk", "--overlay", "--tls-creds", "--audit-log")
                     .contains(args[i - 1]))) {
                 String line = out.readLine();
                 assertTrue(line != null, "no readiness line; stderr: " + Files.readString(dir.resolve("serve.err")));
@@ -179,6 +179,7 @@ class NbdServeCommandTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void servesAQcow2Snapshot() throws Exception {
         Path image = dir.resolve("s.qcow2");
         run("qemu-img", "create", "-q", "-f", "qcow2", image.toString(), "4M");
@@ -188,7 +189,8 @@ class NbdServeCommandTest {
         Path expected = dir.resolve("expected.raw");
         run("qemu-img", "convert", "-O", "raw", "-l", "snapshot.name=first", image.toString(), expected.toString());
         List<String> lines = new java.util.ArrayList<>();
-        Process p = start(lines, "--port", "0", "--snapshot", "first", image.toString());
+        Path log = dir.resolve("audit.jsonl");
+        Process p = start(lines, "--port", "0", "--snapshot", "first", "--audit-log", log.toString(), image.toString());
         try {
             Path copy = dir.resolve("copy.raw");
             run("nbdcopy", lines.get(0).split(" ")[0], copy.toString());
@@ -197,6 +199,15 @@ class NbdServeCommandTest {
             p.destroy();
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        // The audit trail: the serve when it listens, its end with what the clients read.
+        List<java.util.Map<String, Object>> audit = org.vdmount.mounter.audit.JsonLines.read(log);
+        assertEquals(List.of("serve", "end"), audit.stream().map(l -> l.get("event")).toList());
+        assertEquals(List.of(lines.get(0).split(" ")[0]), audit.get(0).get("exports"));
+        assertEquals("read-only", audit.get(0).get("mode"));
+        assertEquals(image.toString(), ((List<java.util.Map<String, Object>>) audit.get(0).get("images")).get(0).get("path"));
+        long read = (Long) audit.get(1).get("bytes-read");
+        assertTrue(read >= 65536 && read <= 4 << 20, "nbdcopy read the snapshot's data: " + read);
+        assertEquals(0L, audit.get(1).get("bytes-written"));
     }
 
     @Test
