@@ -2,14 +2,15 @@
 # Builds (once, cached) the disks the attach tests use: one 64 MiB GPT disk, partition 1 ext4 and
 # partition 2 FAT, both holding files of known content, in every container the tests attach:
 # raw, qcow2, deflate qcow2, a 3-deep qcow2 backing chain, VMDK monolithicSparse,
-# streamOptimized, twoGbMaxExtentSparse and a snapshot delta, and dynamic VHDX and VDI.
+# streamOptimized, twoGbMaxExtentSparse and a snapshot delta, dynamic VHDX and VDI, and E01
+# evidence of it (ewfacquire, in 10 MiB segments: evidence.E01, .E02...).
 # Prints the cache directory, which
 # also holds files.sha256 (the checksums of the files inside the file systems).
-# Needs: sfdisk, mke2fs, mkfs.vfat, mcopy, qemu-img, qemu-io.
+# Needs: sfdisk, mke2fs, mkfs.vfat, mcopy, qemu-img, qemu-io, ewfacquire.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DISK_CACHE:-$here/cache/disks}
-stamp=$cache/.complete-v3
+stamp=$cache/.complete-v4
 if [ -f "$stamp" ]; then
     echo "$cache"
     exit 0
@@ -69,6 +70,9 @@ qemu-img create -q -f vmdk -b sparse.vmdk -F vmdk delta.vmdk
 qemu-io -f vmdk -c 'write -P 0x77 62M 64K' delta.vmdk >/dev/null
 qemu-img convert -f raw -O vhdx -o subformat=dynamic disk.raw dynamic.vhdx
 qemu-img convert -f raw -O vdi disk.raw dynamic.vdi
+# Evidence as an examiner receives it: EnCase 6 format, compressed, several segments, MD5 and SHA-1.
+ewfacquire -u -q -t evidence -f encase6 -c fast -S 10485760 -d sha1 -C "case 14" -E "evidence 1" \
+    -e "vdmount tests" -D "the attach tests' disk" disk.raw >/dev/null
 # qemu's reading of the images whose bytes differ from disk.raw, for the tests to compare with.
 for name in chain-top.qcow2 delta.vmdk; do
     qemu-img convert -O raw "$name" "$name.qemu.raw"

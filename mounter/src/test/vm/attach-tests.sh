@@ -1,14 +1,14 @@
 #!/bin/bash
 # The Java mounter over the abuse module, inside the qemu guest (run by run-guest-tests.sh through
 # kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks (testdata/make-disk-images.sh),
-# then which groups to run (default all: images overlay takeover kpartx).
+# then which groups to run (default all: images evidence overlay takeover kpartx).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
 vd=$top/bin/vdmount
 disks=$1
 shift
-groups=${*:-images overlay takeover kpartx}
+groups=${*:-images evidence overlay takeover kpartx}
 img=/tmp/images
 . "$top/mounter/src/test/vm/lib.sh"
 export VDMOUNT_DEBUG=1
@@ -30,7 +30,10 @@ for f in "$disks"/*; do
     *) cp -a "$f" "$img"/ ;;
     esac
 done
-(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw > /tmp/images.before)
+# A split raw image of the test disk, as dd/FTK write them (disk-split.001, .002, .003).
+(cd "$img" && split -b 24M -a 3 --numeric-suffixes=1 disk.raw disk-split.)
+(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw *.E0? disk-split.0?? > /tmp/images.before)
+image_times > /tmp/images.mtimes
 
 server_pid() { cat "/sys/block/$(basename "$1")/abuse/server_pid"; }
 
@@ -56,6 +59,24 @@ test_images() {
         dynamic.vhdx dynamic.vdi; do
         check_image "$name"
     done
+}
+
+# Evidence: an E01 set (4 segments) and a split raw image, each given by its first file, attach
+# with their partitions and read as the disk they were made from. The audit trail has a line for
+# each attach, each end (with the bytes read) and each detach.
+test_evidence() {
+    local before lines
+    before=$(wc -l < "$VDMOUNT_AUDIT_LOG" 2>/dev/null || echo 0)
+    check_image evidence.E01
+    check_image disk-split.001
+    lines=$(tail -n +"$((before + 1))" "$VDMOUNT_AUDIT_LOG" 2>/dev/null)
+    if [ "$(echo "$lines" | grep -c '"event":"attach"')" = 2 ] && [ "$(echo "$lines" | grep -c '"event":"detach"')" = 2 ] &&
+        echo "$lines" | grep '"event":"end"' | grep -q '"path":"'"$img"'/evidence.E04"' &&
+        [ "$(echo "$lines" | grep '"event":"end"' | grep -c '"bytes-read":[1-9]')" = 2 ]; then
+        ok "evidence audit trail"
+    else
+        ko "evidence audit trail" "$(echo "$lines" | cut -c1-300)"
+    fi
 }
 
 # --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.

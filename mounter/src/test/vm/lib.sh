@@ -6,6 +6,8 @@
 pass=0
 fail=0
 started=$(date +%s)
+# The guest's root is the host's, read-only: the audit trail goes to the guest's tmpfs.
+export VDMOUNT_AUDIT_LOG=/tmp/vdmount-audit.jsonl
 
 # What a kernel log must not show: one list for every guest suite.
 . "$top/kmod/vmtest/lib.sh"
@@ -109,12 +111,23 @@ check_contents() {
     umount /mnt/b 2>/dev/null
 }
 
+# The image files of images.before with their modification times (to the nanosecond).
+image_times() { (cd "$img" && awk '{ print $2 }' /tmp/images.before | xargs -d '\n' stat -c '%n %y'); }
+
 # The checks every suite ends with, then its summary line; returns non-zero if anything failed.
 finish() {
     if (cd "$img" && sha256sum --quiet -c /tmp/images.before); then
         ok "images unchanged"
     else
         ko "images unchanged" "an image file changed"
+    fi
+    # A suite that listed its images' modification times (image_times) has them checked too.
+    if [ -f /tmp/images.mtimes ]; then
+        if image_times | cmp -s - /tmp/images.mtimes; then
+            ok "image mtimes unchanged"
+        else
+            ko "image mtimes unchanged" "$(image_times | diff /tmp/images.mtimes - | head -3)"
+        fi
     fi
     if dmesg | grep -E "$VMTEST_KERNEL_LOG_BAD" >/tmp/dmesg.bad; then
         ko "kernel log" "$(head -5 /tmp/dmesg.bad)"
