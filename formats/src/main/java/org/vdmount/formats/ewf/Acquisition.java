@@ -146,8 +146,12 @@ public final class Acquisition {
         info.detail("error-ranges", (long) errors.size());
         for (int i = 0; i < errors.size(); i++) {
             ErrorRange r = errors.get(i);
+            // Read as stored, as libewf reads them: the list is a record of the acquisition, and the
+            // acquiring tool decided what went into those sectors (EnCase, and ewfacquire -w, zeros;
+            // ewfacquire without -w, whatever the failed read left). libewf zeroes only chunks whose
+            // checksum fails, which vdmount refuses to read instead.
             info.detail("error-" + (i + 1), "sectors " + r.firstSector() + "-" + (r.firstSector() + r.sectors() - 1)
-                    + " (" + r.sectors() + " sectors, read as the acquisition stored them: zeros)");
+                    + " (" + r.sectors() + " sectors unreadable at acquisition; read as stored, as libewf does)");
         }
     }
 

@@ -217,6 +217,66 @@ class EwfTest {
         }
     }
 
+    /**
+     * Sectors the acquisition could not read, listed in an error2 section (built here, since
+     * ewfacquire cannot meet a read error on a file: libewf's own ewfinfo lists the ranges, so the
+     * section is as libewf writes it). {@code info} reports them; they read as stored, exactly as
+     * libewf's ewfexport reads them: the list records what happened at acquisition, it does not
+     * change the media (EnCase and ewfacquire -w stored zeros there; ewfacquire without -w, what
+     * the failed read left).
+     */
+    @Test
+    void acquisitionReadErrorsAreReportedAndReadAsLibewfReadsThem() throws Exception {
+        Path sub = Files.createDirectories(dir.resolve("error2"));
+        Path e01 = Ewf.acquire(sub, raw, "evidence", "fast", 64, 0, "encase6", false);
+        addErrorSection(e01, new long[][] {{8, 16}, {100, 1}});
+        String ewfinfo = TestImages.run(sub, "ewfinfo", e01.toString());
+        assertTrue(ewfinfo.contains("at sector(s): 8 - 23 number: 16"), ewfinfo);
+        assertTrue(ewfinfo.contains("at sector(s): 100 - 100 number: 1"), ewfinfo);
+        Path expected = Ewf.export(e01);
+        try (VirtualDisk disk = Images.open(e01)) {
+            TestImages.assertSameBytes(expected, disk);
+            TestImages.assertSameBytes(raw, disk); // the pattern there is not zeros: stored bytes are read
+            DiskInfo info = disk.info();
+            assertEquals(2L, info.details().get("error-ranges"));
+            assertEquals("sectors 8-23 (16 sectors unreadable at acquisition; read as stored, as libewf does)",
+                    info.details().get("error-1"));
+            assertEquals("sectors 100-100 (1 sectors unreadable at acquisition; read as stored, as libewf does)",
+                    info.details().get("error-2"));
+        }
+    }
+
+    /**
+     * Puts an error2 section (libyal's EWF document: a 4-byte count, 512 bytes of padding and an
+     * Adler-32, then 8 bytes per range and an Adler-32) where the segment's "done" section was, and
+     * the "done" after it.
+     */
+    private static void addErrorSection(Path segment, long[][] ranges) throws IOException {
+        long done = Ewf.section(segment, "done").get(0)[0];
+        ByteBuffer header = ByteBuffer.allocate(520).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(0, ranges.length);
+        header.putInt(516, (int) Checksums.adler32(header.array(), 0, 516));
+        ByteBuffer entries = ByteBuffer.allocate(8 * ranges.length + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < ranges.length; i++) {
+            entries.putInt(8 * i, (int) ranges[i][0]).putInt(8 * i + 4, (int) ranges[i][1]);
+        }
+        entries.putInt(8 * ranges.length, (int) Checksums.adler32(entries.array(), 0, 8 * ranges.length));
+        long size = Section.DESCRIPTOR_BYTES + header.capacity() + entries.capacity();
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            ch.truncate(done);
+            ch.write(descriptor("error2", done + size, size), done);
+            ch.write(header, done + Section.DESCRIPTOR_BYTES);
+            ch.write(entries, done + Section.DESCRIPTOR_BYTES + header.capacity());
+            ch.write(descriptor("done", done + size, 0), done + size); // "done" points at itself
+        }
+    }
+
+    private static ByteBuffer descriptor(String type, long next, long size) {
+        ByteBuffer d = ByteBuffer.allocate(Section.DESCRIPTOR_BYTES).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        d.put(type.getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putLong(16, next).putLong(24, size);
+        d.putInt(72, (int) Checksums.adler32(d.array(), 0, 72));
+        return d.clear();
+    }
+
     @Test
     void evidenceIsNeverOpenedForWriting() throws Exception {
         Path sub = Files.createDirectories(dir.resolve("rw"));
