@@ -13,6 +13,8 @@ import org.vdmount.mounter.attach.AttachOptions;
 import org.vdmount.mounter.attach.AttachmentRecord;
 import org.vdmount.mounter.attach.Attachments;
 import org.vdmount.mounter.attach.Detacher;
+import org.vdmount.mounter.audit.AuditEntry;
+import org.vdmount.mounter.audit.ImageFiles;
 import org.vdmount.mounter.attach.RunDirectory;
 import org.vdmount.mounter.attach.ServerLauncher;
 import org.vdmount.mounter.system.Commands;
@@ -72,6 +74,7 @@ public final class MountCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String wanted = partName(partition);
+        audit.trail().checkWritable(); // before anything is attached or mounted
         Path overlayFile = write.check();
         source.openOptions(write.readWrite);
         boolean writable = write.writable();
@@ -92,7 +95,6 @@ public final class MountCommand implements Callable<Integer> {
         } else {
             String chosen = Transports.choose(transport.name).name();
             PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
-            audit.trail().checkWritable();
             int id = ServerLauncher.launch(AttachCommand.serverArgs(audit, attach, chosen), quiet, System.err);
             record = run.read(id).orElseThrow(() -> new IOException("attachment " + id + " vanished"));
         }
@@ -112,6 +114,11 @@ public final class MountCommand implements Callable<Integer> {
                 throw new UserError("cannot mount " + device.path() + " (" + what(device) + ", "
                         + fileSystem(device.path()) + ") on " + dir + ": " + e.getMessage());
             }
+            // Its own line besides the attach's: a mount from an attachment made earlier has no other.
+            audit.trail().append(AuditEntry.of("mount").put("attachment", record.id())
+                    .put("images", List.of(ImageFiles.describe(image))).put("device", device.path())
+                    .put("partition", device.name()).put("mount-point", dir.toAbsolutePath().toString())
+                    .put("mount-options", mountOptions(writable)).put("transport", record.transport()));
             System.out.println("mounted " + device.path() + " (" + device.name() + ") of " + image + " on " + dir
                     + (writable ? "" : ", read-only")
                     + (attached.isPresent() ? " (from attachment " + record.id() + ", attached already)" : ""));

@@ -299,7 +299,7 @@ class FuseAttachTest {
         assertEquals(mtime, Files.getLastModifiedTime(image));
 
         List<Map<String, Object>> lines = org.vdmount.mounter.audit.JsonLines.read(log);
-        assertEquals(List.of("attach", "end", "detach", "attach", "end", "detach"),
+        assertEquals(List.of("attach", "end", "detach", "attach", "mount", "end", "detach"),
                 lines.stream().map(l -> l.get("event")).toList());
         Map<String, Object> attach = lines.get(0);
         assertEquals(List.of("vdmount", image.toString(), "--transport", "fuse", "--audit-log", log.toString()),
@@ -326,7 +326,12 @@ class FuseAttachTest {
         assertEquals(attach.get("attachment"), detach.get("attachment"));
         assertEquals(attach.get("devices"), detach.get("devices"));
         assertEquals("mount", ((List<String>) lines.get(3).get("command")).get(1));
-        assertEquals("umount", ((List<String>) lines.get(5).get("command")).get(1));
+        Map<String, Object> mount = lines.get(4);
+        assertEquals(lines.get(3).get("attachment"), mount.get("attachment"));
+        assertEquals("p1", mount.get("partition"));
+        assertEquals(mnt.toString(), mount.get("mount-point"));
+        assertEquals("ro", mount.get("mount-options"));
+        assertEquals("umount", ((List<String>) lines.get(6).get("command")).get(1));
     }
 
     @Test
