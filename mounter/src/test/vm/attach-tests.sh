@@ -61,9 +61,9 @@ test_images() {
     done
 }
 
-# Evidence: an E01 set (several segments: the end line must list the last) and a split raw image, each given by its first file, attach
-# with their partitions and read as the disk they were made from. The audit trail has a line for
-# each attach, each end (with the bytes read) and each detach.
+# Evidence: an E01 set (several segments: the end line must list the last) and a split raw image,
+# each given by its first file, attach with their partitions and read as the disk they were made
+# from. The audit trail has a line for each attach, each end (with the bytes read) and each detach.
 test_evidence() {
     local before lines last
     before=$(wc -l < "$VDMOUNT_AUDIT_LOG" 2>/dev/null || echo 0)
@@ -71,7 +71,8 @@ test_evidence() {
     check_image evidence.E01
     check_image disk-split.001
     lines=$(tail -n +"$((before + 1))" "$VDMOUNT_AUDIT_LOG" 2>/dev/null)
-    if [ "$(echo "$lines" | grep -c '"event":"attach"')" = 2 ] && [ "$(echo "$lines" | grep -c '"event":"detach"')" = 2 ] &&
+    if [ "$(echo "$lines" | grep -c '"event":"attach"')" = 2 ] &&
+        [ "$(echo "$lines" | grep -c '"event":"detach"')" = 2 ] &&
         echo "$lines" | grep '"event":"end"' | grep -q '"path":"'"$img/$last"'"' &&
         [ "$(echo "$lines" | grep '"event":"end"' | grep -c '"bytes-read":[1-9]')" = 2 ]; then
         ok "evidence audit trail"
