@@ -27,7 +27,7 @@ final class AttachAudit {
     private final AuditTrail trail;
     private final AttachOptions options;
     private final String transport;
-    private final VirtualDisk disk;
+    private final List<java.nio.file.Path> files;
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile int id = -1;
     private volatile List<AttachedDevice> devices = List.of();
@@ -36,7 +36,9 @@ final class AttachAudit {
         this.trail = trail;
         this.options = options;
         this.transport = transport;
-        this.disk = disk;
+        // The paths now; each record describes them afresh, the end record after the disk is
+        // closed (so an overlay's last writes are in its size and digest).
+        this.files = ImageFiles.paths(disk);
     }
 
     /** Records the attachment; with --audit-required a record that cannot be written throws (and the attach is undone). */
@@ -66,7 +68,7 @@ final class AttachAudit {
 
     private AuditEntry common(AuditEntry entry) {
         return entry.put("attachment", id)
-                .put("images", ImageFiles.of(disk))
+                .put("images", ImageFiles.describe(files))
                 .put("mode", mode(options))
                 .put("overlay", options.overlay() == null ? null : options.overlay().toString())
                 .put("transport", transport)

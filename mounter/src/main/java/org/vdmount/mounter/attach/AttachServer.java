@@ -42,8 +42,9 @@ public final class AttachServer {
         String mode = options.mode();
         Attachments.refuseClash(run, image, options);
         trail.checkWritable();
+        AttachAudit audit;
         try (VirtualDisk disk = WritableDisks.open(image, options, output::warn)) {
-            AttachAudit audit = new AttachAudit(trail, options, transport.name(), disk);
+            audit = new AttachAudit(trail, options, transport.name(), disk);
             if (disk.size() == 0) {
                 throw new ImageException(image.toString(), "the disk is empty (0 bytes): nothing to attach");
             }
@@ -82,7 +83,6 @@ public final class AttachServer {
             session.warnings().forEach(output::warn);
             output.ready(id, session.devices());
             session.awaitDetached();
-            audit.ended("detached");
             // Detached from outside: the devices are gone, and their numbers and our id may soon
             // belong to a newer attachment, so the stopper must not touch them any more.
             if (stopper.claim()) {
@@ -91,6 +91,9 @@ public final class AttachServer {
                 removeHook(stopper);
             }
         }
+        // Once the disk is closed: an overlay's last writes are in, and nothing is left to lose
+        // should 'vdmount detach' tire of waiting for this process to end.
+        audit.ended("detached");
     }
 
     /** The image's own description: under an overlay, that of the image, not of the overlay file. */

@@ -31,14 +31,23 @@ public final class ImageFiles {
     private ImageFiles() {
     }
 
-    /** Every file of every layer of {@code disk}, in order, each once. */
+    /** Every file of every layer of {@code disk}, in order, each once, described. */
     public static List<Map<String, Object>> of(VirtualDisk disk) {
+        return describe(paths(disk));
+    }
+
+    /** Every file of every layer of {@code disk}, in order, each once. */
+    public static List<Path> paths(VirtualDisk disk) {
         Set<Path> files = new LinkedHashSet<>();
         for (VirtualDisk layer = disk; layer != null; layer = layer.backing().orElse(null)) {
             for (String name : layer.info().files()) {
                 files.add(Path.of(name).toAbsolutePath().normalize());
             }
         }
+        return List.copyOf(files);
+    }
+
+    public static List<Map<String, Object>> describe(List<Path> files) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Path f : files) {
             out.add(describe(f));
