@@ -4,6 +4,7 @@
 # images), with the output on tmpfs (the reader's own work) and on disk (what a user sees), on each
 # Java the launcher finds. Images in the page cache; each output removed before each run.
 # Target: ratio (vdmount / qemu-img) <= 1.0. vdmount's time includes its JVM's start.
+#   BENCH_IMAGES: only these images (names as below, e.g. "dynamic.vhdx dynamic.vdi").
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/testdata/bench/lib.sh"
@@ -13,8 +14,8 @@ mkdir -p "$shm"
 trap 'rm -rf "$bench_tmp" "$shm"' EXIT
 unreadable=" "
 for size in ${BENCH_SIZES:-768 4096}; do
-    for name in data.raw plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx \
-        dynamic.vdi image.hdd; do
+    for name in ${BENCH_IMAGES:-data.raw plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd \
+        dynamic.vhdx dynamic.vdi expanding.hds}; do
         case $unreadable in *" $name "*) continue ;; esac # at a smaller size already
         cache=$("$top/testdata/bench/images.sh" "$size" "$name")
         image=$cache/$name

@@ -29,15 +29,23 @@ options_of() {
         zstd.qcow2) echo "-O qcow2 -c -o compression_type=zstd" ;;
         sparse.vmdk) echo "-O vmdk -o subformat=monolithicSparse" ;;
         stream.vmdk) echo "-O vmdk -o subformat=streamOptimized" ;;
-        dynamic.vhd) echo "-O vpc -o subformat=dynamic" ;;
+        # force_size: the VHD keeps the raw image's size; sized by CHS geometry it is larger, and
+        # copy.sh's check of the output against data.raw fails.
+        dynamic.vhd) echo "-O vpc -o subformat=dynamic,force_size=on" ;;
         dynamic.vhdx) echo "-O vhdx" ;;
         dynamic.vdi) echo "-O vdi" ;;
-        image.hdd) echo "-O parallels" ;;
+        expanding.hds) echo "-O parallels" ;;
         *) return 1 ;;
     esac
 }
-for name in ${*:-plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx dynamic.vdi image.hdd}; do
-    [ "$name" = data.raw ] || [ -f "$cache/$name" ] && continue
+for name in ${*:-plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx dynamic.vdi expanding.hds}; do
+    [ "$name" = data.raw ] && continue
+    if [ -f "$cache/$name" ]; then
+        # Kept unless its virtual size is not the raw image's (a VHD cached before force_size).
+        [ "$(qemu-img info --output=json "$cache/$name" 2>/dev/null | sed -n 's/^ *"virtual-size": \([0-9]*\),*$/\1/p')" \
+            = $((size_mib * 1048576)) ] && continue
+        rm -f "$cache/$name"
+    fi
     # shellcheck disable=SC2046 # the options are words
     if ! qemu-img convert -f raw $(options_of "$name") "$raw" "$cache/$name.tmp" 2>"$cache/$name.err"; then
         echo "images.sh: qemu-img cannot make $name: $(tail -n 1 "$cache/$name.err")" >&2
