@@ -25,7 +25,7 @@ for f in "$disks"/*; do
     *) cp -a "$f" "$img"/ ;;
     esac
 done
-(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.raw > /tmp/images.before)
+(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw > /tmp/images.before)
 
 # The server's pid, from vdmount list --json (the driver does not show it in sysfs).
 server_pid() {
@@ -87,7 +87,8 @@ test_auto() {
 test_images() {
     local first=1 name
     modprobe ublk_drv || { ko "modprobe ublk_drv" "failed"; return; }
-    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk; do
+    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk \
+        dynamic.vhdx dynamic.vdi; do
         check_image "$name" --transport ublk || continue
         if [ -n "$first" ]; then
             first=
