@@ -22,7 +22,11 @@ for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2
     dynamic.vhdx dynamic.vdi; do
     cp -a "$disks/$f" "$img"/
 done
+# Evidence too: the E01 set ewfacquire made, and a split raw image of the test disk (disk-split.001…).
+cp -a "$disks"/evidence.E0? "$img"/
+(cd "$img" && split -b 24M -a 3 --numeric-suffixes=1 disk.raw disk-split.)
 (cd "$img" && sha256sum -- * > /tmp/images.before)
+image_times > /tmp/images.mtimes
 
 # The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
 server_pid() { awk '/^Tgid:/ { print $2 }' "/proc/$(cat "/sys/block/$(basename "$1")/pid")/status"; }
@@ -100,7 +104,7 @@ test_auto() {
 
 test_images() {
     modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
-    for name in chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi; do
+    for name in chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi evidence.E01 disk-split.001; do
         check_image "$name" --transport nbd && detach_image "$name"
     done
 }
