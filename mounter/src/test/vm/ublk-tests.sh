@@ -26,6 +26,7 @@ for f in "$disks"/*; do
     esac
 done
 (cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw > /tmp/images.before)
+image_times > /tmp/images.mtimes
 
 # The server's pid, from vdmount list --json (the driver does not show it in sysfs).
 server_pid() {
