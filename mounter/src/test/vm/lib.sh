@@ -1,7 +1,7 @@
-# Shared by the mounter's guest suites (attach-tests.sh over abuse, nbd-tests.sh over nbd), sourced
-# after they set: vd (the launcher), disks (testdata/make-disk-images.sh's directory) and img (the
-# suite's copy of the images on tmpfs). Reporting, JVM crashes under emulation, and the checks of
-# what an attached test disk holds.
+# Shared by the mounter's guest suites (attach-tests.sh over abuse, nbd-tests.sh over nbd,
+# ublk-tests.sh over ublk), sourced after they set: vd (the launcher), disks
+# (testdata/make-disk-images.sh's directory) and img (the suite's copy of the images on tmpfs).
+# Reporting, JVM crashes under emulation, and the checks of what an attached test disk holds.
 
 pass=0
 fail=0
@@ -109,6 +109,29 @@ check_contents() {
     fi
     umount /mnt/a 2>/dev/null
     umount /mnt/b 2>/dev/null
+}
+
+# Attaches IMAGE (with the options after it), checks its partitions and every byte and file; leaves
+# it attached, its lines in $out and its disk in $dev (the nbd and ublk suites detach it themselves).
+attach_checked() {
+    local name=$1 t0
+    shift
+    t0=$(date +%s)
+    dev=
+    if ! out=$(attach "$@" "$img/$name" 2>&1); then
+        ko "attach $name" "$out"
+        return 1
+    fi
+    echo "$out"
+    echo "  attach took $(($(date +%s) - t0)) s"
+    dev=$(echo "$out" | first_device)
+    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | device_lines | grep -q "^${dev}p2 "; then
+        ok "partitions $name"
+    else
+        ko "partitions $name" "no ${dev}p1 / ${dev}p2"
+    fi
+    check_contents "$name" "$dev"
+    return 0
 }
 
 # The image files of images.before with their modification times (to the nanosecond).

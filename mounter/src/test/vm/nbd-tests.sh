@@ -34,28 +34,6 @@ stuck() { ps -eo stat=,pid=,comm= | awk '$1 ~ /^D/'; }
 # Every device released: no nbd device has a serving process any more.
 all_released() { ! ls /sys/block/nbd*/pid >/dev/null 2>&1; }
 
-# Attaches IMAGE (with the options after it), then compares every byte with qemu's reading and
-# mounts both partitions; leaves it attached, its lines in $out and its disk in $dev.
-check_image() {
-    local name=$1 t0
-    shift
-    t0=$(date +%s)
-    dev=
-    if ! out=$(attach "$@" "$img/$name" 2>&1); then
-        ko "attach $name" "$out"
-        return 1
-    fi
-    echo "$out"
-    echo "  attach took $(($(date +%s) - t0)) s"
-    dev=$(echo "$out" | first_device)
-    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | device_lines | grep -q "^${dev}p2 "; then
-        ok "partitions $name"
-    else
-        ko "partitions $name" "no ${dev}p1 / ${dev}p2"
-    fi
-    check_contents "$name" "$dev"
-    return 0
-}
 
 detach_image() { # name: detach $dev; the device must be disconnected and empty afterwards
     local name=$1 t0
@@ -85,7 +63,7 @@ test_auto() {
         echo "install ublk_drv /bin/false" > /tmp/modprobe.d/no-ublk.conf
         mount --bind /tmp/modprobe.d /etc/modprobe.d && refused=1
     fi
-    check_image disk.raw
+    attach_checked disk.raw
     [ -n "$refused" ] && umount /etc/modprobe.d
     [ -n "$dev" ] || return
     case "$dev" in
@@ -105,7 +83,7 @@ test_auto() {
 test_images() {
     modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
     for name in chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi evidence.E01 disk-split.001; do
-        check_image "$name" --transport nbd && detach_image "$name"
+        attach_checked "$name" --transport nbd && detach_image "$name"
     done
 }
 

@@ -35,28 +35,6 @@ server_pid() {
 # Every device deleted: no ublk device is left.
 all_deleted() { ! ls /sys/class/ublk-char/ublkc* >/dev/null 2>&1; }
 
-# Attaches IMAGE (with the options after it), checks its partitions and every byte and file; leaves
-# it attached, its lines in $out and its disk in $dev.
-check_image() {
-    local name=$1 t0
-    shift
-    t0=$(date +%s)
-    dev=
-    if ! out=$(attach "$@" "$img/$name" 2>&1); then
-        ko "attach $name" "$out"
-        return 1
-    fi
-    echo "$out"
-    echo "  attach took $(($(date +%s) - t0)) s"
-    dev=$(echo "$out" | first_device)
-    if [ -b "${dev}p1" ] && [ -b "${dev}p2" ] && echo "$out" | device_lines | grep -q "^${dev}p2 "; then
-        ok "partitions $name"
-    else
-        ko "partitions $name" "no ${dev}p1 / ${dev}p2"
-    fi
-    check_contents "$name" "$dev"
-    return 0
-}
 
 detach_image() { # name: detach $dev; its nodes and the ublk device must be gone afterwards
     local name=$1 t0
@@ -75,7 +53,7 @@ test_auto() {
         ko "auto loads ublk_drv" "ublk_drv or abuse is loaded already"
         return
     fi
-    check_image disk.raw || return
+    attach_checked disk.raw || return
     case "$dev" in
     /dev/ublkb*) echo "$out" | device_lines | head -1 | grep -q ", ublk)$" && ok "auto picks ublk" || ko "auto picks ublk" "$out";;
     *) ko "auto picks ublk" "$out";;
@@ -90,7 +68,7 @@ test_images() {
     modprobe ublk_drv || { ko "modprobe ublk_drv" "failed"; return; }
     for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk \
         dynamic.vhdx dynamic.vdi; do
-        check_image "$name" --transport ublk || continue
+        attach_checked "$name" --transport ublk || continue
         if [ -n "$first" ]; then
             first=
             if [ "$(blockdev --getro "$dev")" = 1 ] && [ "$(blockdev --getro "${dev}p1")" = 1 ] &&
