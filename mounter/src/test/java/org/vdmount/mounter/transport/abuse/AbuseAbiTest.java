@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vdmount.formats.testing.TestImages;
+import org.vdmount.mounter.transport.CHeaderValues;
 
 /** The Java mirror of kmod/abuse.h must agree with the header: a C compiler says what it says. */
 class AbuseAbiTest {
@@ -27,14 +28,9 @@ class AbuseAbiTest {
     private Map<String, Long> fromC() throws Exception {
         Path header = header();
         assertTrue(Files.exists(header), "no header at " + header);
-        StringBuilder c = new StringBuilder();
-        c.append("#include <stdio.h>\n#include <stddef.h>\n#include \"").append(header.toAbsolutePath()).append("\"\n");
-        c.append("#define P(name, v) printf(\"%s=%llu\\n\", name, (unsigned long long)(v))\n");
-        c.append("#define S(t) P(#t, sizeof(struct t))\n");
-        c.append("#define O(t, f) P(#t \".\" #f, offsetof(struct t, f))\n");
-        c.append("int main(void) {\n");
+        CHeaderValues c = new CHeaderValues().include(header);
         for (String s : new String[] {"abuse_dev_info", "abuse_backing", "abuse_request", "abuse_completion", "abuse_xfer"}) {
-            c.append("S(").append(s).append(");\n");
+            c.size(s);
         }
         String[][] fields = {
             {"abuse_dev_info", "index", "flags", "size", "block_size", "max_req_bytes", "queue_depth", "nr_hw_queues",
@@ -47,9 +43,7 @@ class AbuseAbiTest {
                 "cmpl_errors"},
         };
         for (String[] f : fields) {
-            for (int i = 1; i < f.length; i++) {
-                c.append("O(").append(f[0]).append(", ").append(f[i]).append(");\n");
-            }
+            c.offsets(f[0], Arrays.copyOfRange(f, 1, f.length));
         }
         for (String k : new String[] {"ABUSE_CTL_ADD", "ABUSE_CTL_REMOVE", "ABUSE_CTL_GET_STATUS", "ABUSE_CTL_RESET",
             "ABUSE_CTL_SET_BACKING", "ABUSE_GET_FEATURES", "ABUSE_CTL_START", "ABUSE_CTL_NEXT", "ABUSE_CTL_GET_BACKING",
@@ -60,18 +54,9 @@ class AbuseAbiTest {
             "ABUSE_OP_FLUSH", "ABUSE_OP_DISCARD", "ABUSE_OP_WRITE_ZEROES", "ABUSE_REQ_FUA", "ABUSE_REQ_NOUNMAP",
             "ABUSE_MAX_BATCH", "ABUSE_MAX_QUEUE_DEPTH", "ABUSE_MAX_HW_QUEUES", "ABUSE_MIN_REQ_BYTES",
             "ABUSE_MAX_REQ_BYTES", "ABUSE_BACKING_LEN"}) {
-            c.append("P(\"").append(k).append("\", ").append(k).append(");\n");
+            c.constant(k);
         }
-        c.append("return 0;\n}\n");
-        Path src = dir.resolve("abi.c");
-        Files.writeString(src, c);
-        TestImages.run(dir, "cc", "-Wall", "-o", dir.resolve("abi").toString(), src.toString());
-        Map<String, Long> values = new HashMap<>();
-        for (String line : TestImages.run(dir, dir.resolve("abi").toString()).split("\n")) {
-            String[] kv = line.split("=");
-            values.put(kv[0], Long.parseUnsignedLong(kv[1]));
-        }
-        return values;
+        return c.read(dir);
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -15,7 +16,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vdmount.formats.testing.TestImages;
+import org.vdmount.mounter.transport.CHeaderValues;
 import org.vdmount.mounter.uring.IoUringAbi;
 
 /**
@@ -60,37 +61,20 @@ class UblkAbiTest {
     }
 
     private Map<String, Long> fromC(Path uapi) throws Exception {
-        StringBuilder c = new StringBuilder();
-        c.append("#include <stdio.h>\n#include <stddef.h>\n#include <errno.h>\n");
-        c.append("#include <sys/syscall.h>\n#include <linux/ioctl.h>\n");
-        c.append("#include \"").append(uapi.resolve("linux/ublk_cmd.h")).append("\"\n");
-        c.append("#include \"").append(uapi.resolve("linux/io_uring.h")).append("\"\n");
-        c.append("#define P(name, v) printf(\"%s=%lld\\n\", name, (long long)(v))\n");
-        c.append("#define S(t) P(#t, sizeof(struct t))\n");
-        c.append("#define O(t, f) P(#t \".\" #f, offsetof(struct t, f))\n");
-        c.append("int main(void) {\n");
-        c.append("P(\"sizeof ublk_params\", sizeof(struct ublk_params));\n");
+        CHeaderValues c = new CHeaderValues().include("<errno.h>").include("<sys/syscall.h>")
+                .include("<linux/ioctl.h>").include(uapi.resolve("linux/ublk_cmd.h"))
+                .include(uapi.resolve("linux/io_uring.h"));
+        c.value("sizeof ublk_params", "sizeof(struct ublk_params)");
         for (String s : STRUCTS) {
-            c.append("S(").append(s).append(");\n");
+            c.size(s);
         }
         for (String[] f : FIELDS) {
-            for (int i = 1; i < f.length; i++) {
-                c.append("O(").append(f[0]).append(", ").append(f[i]).append(");\n");
-            }
+            c.offsets(f[0], Arrays.copyOfRange(f, 1, f.length));
         }
         for (String k : constants().keySet()) {
-            c.append("P(\"").append(k).append("\", ").append(k).append(");\n");
+            c.constant(k);
         }
-        c.append("return 0;\n}\n");
-        Path src = dir.resolve("abi.c");
-        Files.writeString(src, c);
-        TestImages.run(dir, "cc", "-Wall", "-o", dir.resolve("abi").toString(), src.toString());
-        Map<String, Long> values = new HashMap<>();
-        for (String line : TestImages.run(dir, dir.resolve("abi").toString()).split("\n")) {
-            String[] kv = line.split("=");
-            values.put(kv[0], Long.parseLong(kv[1]));
-        }
-        return values;
+        return c.read(dir);
     }
 
     private static final List<String> STRUCTS = List.of("ublksrv_ctrl_cmd", "ublksrv_ctrl_dev_info",
