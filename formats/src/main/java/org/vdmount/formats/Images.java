@@ -60,6 +60,37 @@ public final class Images {
         return open(path, name, null, context);
     }
 
+    /**
+     * Opens {@code path} with {@code backing} (the already open disk of the file {@code backingPath})
+     * as its backing disk instead of the file its header names, which must be that same file: an
+     * overlay over the disk the user chose, with that disk's options (format, evidence layers). The
+     * returned disk owns {@code backing}; so does the failure: {@code backing} is closed either way.
+     */
+    public static VirtualDisk openOver(Path path, OpenOptions options, Path backingPath, VirtualDisk backing,
+            Consumer<String> warnings) throws IOException {
+        OpenContext.BackingSubstitute substitute = new OpenContext.BackingSubstitute(backingPath, backing);
+        String name = path.toString();
+        try {
+            return open(path, name, null, OpenContext.top(options, path, name, warnings, substitute));
+        } catch (IOException | RuntimeException e) {
+            if (!substitute.taken()) {
+                backing.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Opens {@code path}'s own layer, leaving its backing file unopened: what the image itself holds
+     * maps as data and zeros, the rest as holes (UNALLOCATED). For merging a layer into its backing file.
+     */
+    public static VirtualDisk openLayer(Path path, OpenOptions options, Consumer<String> warnings)
+            throws IOException {
+        String name = path.toString();
+        OpenContext.BackingSubstitute none = new OpenContext.BackingSubstitute(null, null);
+        return open(path, name, null, OpenContext.top(options, path, name, warnings, none));
+    }
+
     static VirtualDisk open(Path path, String name, String formatName, OpenContext context) throws IOException {
         if (Files.isDirectory(path) && Files.isRegularFile(path.resolve(BUNDLE_DESCRIPTOR))) {
             // A Parallels bundle (a .hdd directory) is read through its descriptor.

@@ -15,6 +15,13 @@ import java.util.function.Consumer;
  * chain (so that a loop is an error at open time, not a hang at read time) and warnings.
  */
 public final class OpenContext {
+    /**
+     * The backing format vdmount writes into a qcow2 overlay whose backing file qemu cannot read
+     * as vdmount does (E01, split raw, OVA, an image inside evidence): qemu refuses an unknown
+     * driver instead of misreading the file as raw; vdmount recognises the file by its content.
+     */
+    public static final String PROBED_BACKING_FORMAT = "vdmount";
+
     /** Deeper chains than this are refused: no real VM has them, a hostile image might. */
     public static final int MAX_CHAIN_DEPTH = 1000;
 
@@ -22,20 +29,49 @@ public final class OpenContext {
     private final List<Path> chain;
     private final List<String> names;
     private final Consumer<String> warnings;
+    /** For the top image only: what stands for its backing file instead of opening it by name. */
+    private final BackingSubstitute substitute;
 
-    private OpenContext(OpenOptions options, List<Path> chain, List<String> names, Consumer<String> warnings) {
+    private OpenContext(OpenOptions options, List<Path> chain, List<String> names, Consumer<String> warnings,
+            BackingSubstitute substitute) {
         this.options = options;
         this.chain = chain;
         this.names = names;
         this.warnings = warnings;
+        this.substitute = substitute;
     }
 
     static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings) {
+        return top(options, file, name, warnings, null);
+    }
+
+    static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings,
+            BackingSubstitute substitute) {
         List<Path> chain = new ArrayList<>();
         List<String> names = new ArrayList<>();
         chain.add(realPath(file));
         names.add(name);
-        return new OpenContext(options, chain, names, warnings);
+        return new OpenContext(options, chain, names, warnings, substitute);
+    }
+
+    /**
+     * The top image's backing file, already open ({@code disk}, the file at {@code path}), or to be
+     * left unopened ({@code disk} null: the top layer alone, its unallocated parts holes). Once the
+     * format has taken the disk it owns it, and closes it with itself or when its open fails.
+     */
+    static final class BackingSubstitute {
+        private final Path path;
+        private final VirtualDisk disk;
+        private boolean taken;
+
+        BackingSubstitute(Path path, VirtualDisk disk) {
+            this.path = path;
+            this.disk = disk;
+        }
+
+        boolean taken() {
+            return taken;
+        }
     }
 
     /** Options for the image being opened: the snapshot and disk choices apply to the top only. */
@@ -87,7 +123,11 @@ public final class OpenContext {
      * {@code format} is the format the image declares (null to probe).
      */
     public VirtualDisk openBacking(Storage from, String name, String format) throws IOException {
-        return open(from, RelatedFile.of("backing file", name).exact(name, null).format(format));
+        if (isTop() && substitute != null) {
+            return substitute(from, name);
+        }
+        String declared = PROBED_BACKING_FORMAT.equals(format) ? null : format;
+        return open(from, RelatedFile.of("backing file", name).exact(name, null).format(declared));
     }
 
     /**
@@ -123,6 +163,19 @@ public final class OpenContext {
         throw notFound(from, file, paths);
     }
 
+    /** The substitute for the backing file {@code name}, which must be the file it stands for; null for none. */
+    private VirtualDisk substitute(Storage from, String name) throws ImageException {
+        if (substitute.disk == null) {
+            return null;
+        }
+        Path named = resolve(from, name);
+        if (!realPath(named).equals(realPath(substitute.path))) {
+            throw new ImageException(from.name(), "its backing file is " + named + ", not " + substitute.path);
+        }
+        substitute.taken = true;
+        return substitute.disk;
+    }
+
     private static boolean mayBe(RelatedFile.Peek peek, Path path) {
         try {
             return peek.mayBe(path);
@@ -148,7 +201,7 @@ public final class OpenContext {
         longer.add(real);
         longerNames.add(shown);
         OpenContext child = new OpenContext(OpenOptions.readOnly(),
-                Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings);
+                Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings, null);
         return Images.open(path, shown, format, child);
     }
 

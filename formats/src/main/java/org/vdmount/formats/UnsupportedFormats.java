@@ -14,6 +14,13 @@ final class UnsupportedFormats {
     private record Signature(String description, Predicate<ProbeBytes> matches) {
     }
 
+    /**
+     * The overlay format of vdmount's development builds, before overlays became qcow2 files. Its
+     * data is recovered with the build that wrote it (see the README's section on overlays).
+     */
+    static final String RETIRED_OVERLAY = "an overlay in vdmount's retired format (development builds before "
+            + "qcow2 overlays; attach it with the build that wrote it and copy the disk out)";
+
     private static final List<Signature> SIGNATURES = List.of(
             new Signature("a qcow (version 1) image", p -> p.headHas(0, "QFI\u00fb") && intAt(p, 4) == 1),
             new Signature("a QED image", p -> p.headHas(0, "QED\0")),
@@ -24,6 +31,7 @@ final class UnsupportedFormats {
             new Signature("an AFF evidence file", p -> p.headHas(0, "AFF10\r\n\0")),
             new Signature("an EWF logical evidence file (L01)", p -> p.headHas(0, "LVF\u0009\r\n\u00ff\0")),
             new Signature("an EWF2 evidence file (Ex01)", p -> p.headHas(0, "EVF2\r\n\u0081\0")),
+            new Signature(RETIRED_OVERLAY, p -> p.headHas(0, "VDMOUNT-OVERLAY\0")),
             new Signature("a gzip-compressed file", p -> p.headHas(0, "\u001f\u008b\u0008")),
             new Signature("a bzip2-compressed file", p -> p.headHas(0, "BZh") && p.head().remaining() > 10
                     && p.headHas(4, "1AY&SY")),

@@ -71,7 +71,7 @@ final class Qcow2Opener {
                     + size + " (needs " + needed + ")");
         }
         long[] l1 = readL1(l1Name, Math.min(l1Entries, needed), l1Entries, l1Offset, header, fileSize);
-        String backingName = backingName(header, fileSize);
+        String backingName = backingName(storage, header, fileSize);
 
         List<Closeable> resources = new ArrayList<>();
         Storage data = storage;
@@ -91,7 +91,9 @@ final class Qcow2Opener {
             }
             if (backingName != null) {
                 backing = context.openBacking(storage, backingName, ext.backingFormat);
-                resources.add(0, backing);
+                if (backing != null) { // null: opened as its own layer alone, on purpose
+                    resources.add(0, backing);
+                }
             }
             resources.add(storage);
 
@@ -201,7 +203,9 @@ final class Qcow2Opener {
         return l1;
     }
 
-    private String backingName(Qcow2Header header, long fileSize) throws IOException {
+    /** The backing file name the header points to, checked to lie in the header cluster; null if none. */
+    static String backingName(Storage storage, Qcow2Header header, long fileSize) throws IOException {
+        String file = storage.name();
         long offset = header.backingFileOffset();
         long length = Integer.toUnsignedLong(header.backingFileSize());
         if (offset == 0 || length == 0) {

@@ -24,6 +24,7 @@ import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.formats.overlay.Overlays;
 import org.vdmount.formats.testing.TestImages;
 
 /** E01 sets made by ewfacquire, read against ewfexport, whole and damaged. */
@@ -298,12 +299,25 @@ class EwfTest {
         for (Path p : segments) {
             before.add(digest(p) + " " + Files.getLastModifiedTime(p));
         }
-        ByteBuffer written = ByteBuffer.wrap(TestImages.pattern(70_000, 9));
-        try (VirtualDisk disk = org.vdmount.formats.overlay.OverlayDisk.open(Images.open(e01), sub.resolve("changes.ovl"))) {
-            disk.write(written.duplicate(), 100_000);
+        Path overlay = sub.resolve("changes.ovl");
+        try (VirtualDisk disk = Overlays.open(e01, Images.open(e01), overlay, w -> { })) {
+            assertEquals(raw.toFile().length(), disk.size());
+        }
+        // qemu has no E01 driver: it writes the overlay alone, its backing file left unopened.
+        TestImages.run(sub, "qemu-io", "-c", "write -P 0x5a 65536 128k", "json:{\"driver\":\"qcow2\",\"file\":"
+                + "{\"driver\":\"file\",\"filename\":\"" + overlay + "\"},\"backing\":null}");
+        try (VirtualDisk disk = Overlays.open(e01, Images.open(e01), overlay, w -> { })) {
             ByteBuffer back = ByteBuffer.allocate(70_000);
             disk.read(back, 100_000);
-            assertEquals(written.rewind(), back.flip());
+            ByteBuffer written = ByteBuffer.allocate(70_000);
+            while (written.hasRemaining()) {
+                written.put((byte) 0x5a);
+            }
+            assertEquals(written.flip(), back.flip());
+            ByteBuffer head = ByteBuffer.allocate(65536);
+            disk.read(head, 0);
+            assertEquals(ByteBuffer.wrap(Files.readAllBytes(raw), 0, 65536), head.flip(),
+                    "what the overlay does not hold reads from the evidence");
         }
         List<String> after = new ArrayList<>();
         for (Path p : segments) {

@@ -7,7 +7,7 @@ import java.util.function.Consumer;
 import org.vdmount.formats.Images;
 import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
-import org.vdmount.formats.overlay.OverlayDisk;
+import org.vdmount.formats.overlay.Overlays;
 import org.vdmount.mounter.util.UsageError;
 import org.vdmount.mounter.util.UserError;
 
@@ -34,23 +34,42 @@ public final class WritableDisks {
             throw new UsageError("--rw and --overlay exclude each other: --overlay keeps the image unchanged");
         }
         if (open.writable() && open.snapshot() != null) {
-            throw new UsageError("a snapshot is read-only: --rw cannot go with --snapshot (use --overlay)");
+            throw new UsageError("a snapshot is read-only: --rw cannot go with --snapshot");
+        }
+        if (overlay != null && open.snapshot() != null) {
+            throw new UsageError("--overlay cannot go with --snapshot: a qcow2 overlay's backing file is a whole "
+                    + "image, never one of its snapshots");
+        }
+        if (overlay != null && open.disk() != 0) {
+            throw new UsageError("--overlay cannot go with --disk: a qcow2 overlay's backing file is a whole "
+                    + "file, never one disk of several in it");
         }
         VirtualDisk disk = Images.open(image, open, warnings);
-        try {
-            if (overlay != null) {
+        if (overlay != null) {
+            try {
                 refuseOverlayOnTheChain(disk, overlay);
-                return OverlayDisk.open(disk, overlay);
+            } catch (IOException | RuntimeException e) {
+                disk.close();
+                throw e;
             }
-            if (open.writable() && !disk.writable()) {
-                throw new UserError(image + ": vdmount cannot write " + disk.info().format()
-                        + " images in place yet; use --overlay FILE to keep the writes in a separate file");
-            }
-            return disk;
-        } catch (IOException | RuntimeException e) {
-            disk.close();
-            throw e;
+            // From here the overlay owns the image's disk, and closes it on failure too.
+            return writableOverlay(image, Overlays.open(image, disk, overlay, warnings));
         }
+        if (open.writable() && !disk.writable()) {
+            disk.close();
+            throw new UserError(image + ": vdmount cannot write " + disk.info().format()
+                    + " images in place yet; use --overlay FILE to keep the writes in a separate file");
+        }
+        return disk;
+    }
+
+    private static VirtualDisk writableOverlay(Path image, VirtualDisk overlaid) throws IOException {
+        if (!overlaid.writable()) {
+            overlaid.close();
+            throw new UserError(overlaid.info().name() + ": this build of vdmount cannot write qcow2 images, so it "
+                    + "cannot take writes into an overlay of " + image);
+        }
+        return overlaid;
     }
 
     /** An overlay that is one of the image's own files would overwrite the evidence. */

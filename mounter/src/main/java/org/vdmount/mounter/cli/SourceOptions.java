@@ -27,7 +27,7 @@ final class SourceOptions {
             throw new UsageError("--disk counts from 1, not " + disk);
         }
         if (writable && snapshot != null) {
-            throw new UsageError("--rw cannot write into an internal snapshot: drop --rw, or use --overlay FILE");
+            throw new UsageError("--rw cannot write into an internal snapshot: drop --rw");
         }
         return new OpenOptions(snapshot, disk, writable, format);
     }
