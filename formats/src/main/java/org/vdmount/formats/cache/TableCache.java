@@ -56,6 +56,14 @@ public final class TableCache {
         }
     }
 
+    /**
+     * Holds {@code table} as table {@code index} of {@code owner}, replacing what was held: a writer
+     * that has just stored a table on disk hands its new content over.
+     */
+    public void put(Object owner, long index, long[] table) {
+        tables.put(new CacheKey(owner, index), table);
+    }
+
     /** Drops the tables of {@code owner}, when it is closed. */
     public void clear(Object owner) {
         tables.asMap().keySet().removeIf(k -> k.owner() == owner);

@@ -4,16 +4,19 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.locks.Lock;
 import org.vdmount.formats.AbstractVirtualDisk;
 import org.vdmount.formats.DiskInfo;
+import org.vdmount.formats.ImageException;
 import org.vdmount.formats.Run;
 import org.vdmount.formats.RunSink;
 import org.vdmount.formats.VirtualDisk;
 
 /**
- * One open qcow2 layer, read-only: the active state or one internal snapshot. Reading, the backing
+ * One open qcow2 layer: the active state or one internal snapshot. Reading, the backing
  * fall-through, read coalescing and parallel decoding come from {@link AbstractVirtualDisk}; this
- * class maps clusters and decodes compressed ones.
+ * class maps clusters and decodes compressed ones. The active state of a top image opened for
+ * writing also has a {@link Qcow2Writer}, whose lock readers then hold.
  */
 final class Qcow2Disk extends AbstractVirtualDisk {
     private final ClusterMap clusters;
@@ -22,6 +25,7 @@ final class Qcow2Disk extends AbstractVirtualDisk {
     private final DiskInfo info;
     /** Closed in this order: cached tables and clusters, the backing disk, an external data file, the image file. */
     private final List<Closeable> resources;
+    private Qcow2Writer writer;
 
     Qcow2Disk(long size, VirtualDisk backing, ClusterMap clusters, CompressedClusters compressed,
             int clusterSize, DiskInfo info, List<Closeable> resources) {
@@ -31,6 +35,77 @@ final class Qcow2Disk extends AbstractVirtualDisk {
         this.clusterSize = clusterSize;
         this.info = info;
         this.resources = resources;
+    }
+
+    /** Makes this disk writable through {@code writer}; called once, before the disk is shared. */
+    void writeThrough(Qcow2Writer writer) {
+        this.writer = writer;
+    }
+
+    @Override
+    public void read(ByteBuffer dst, long offset) throws IOException {
+        if (writer == null) {
+            super.read(dst, offset);
+            return;
+        }
+        Lock lock = writer.lock().readLock();
+        lock.lock();
+        try {
+            super.read(dst, offset);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void map(long offset, long length, RunSink sink) throws IOException {
+        if (writer == null) {
+            super.map(offset, length, sink);
+            return;
+        }
+        Lock lock = writer.lock().readLock();
+        lock.lock();
+        try {
+            super.map(offset, length, sink);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public boolean writable() {
+        return writer != null;
+    }
+
+    @Override
+    public void write(ByteBuffer src, long offset) throws IOException {
+        checkWritable();
+        checkRange(offset, src.remaining());
+        if (src.hasRemaining()) {
+            writer.write(src, offset);
+        }
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        checkWritable();
+        checkRange(offset, length);
+        if (length > 0) {
+            writer.zero(offset, length);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (writer != null) {
+            writer.flush();
+        }
+    }
+
+    private void checkWritable() throws IOException {
+        if (writer == null) {
+            throw new ImageException(info.name(), "this disk is read-only");
+        }
     }
 
     @Override
@@ -59,6 +134,13 @@ final class Qcow2Disk extends AbstractVirtualDisk {
     @Override
     public void close() throws IOException {
         IOException first = null;
+        if (writer != null) {
+            try {
+                writer.flush();
+            } catch (IOException e) {
+                first = e;
+            }
+        }
         for (Closeable c : resources) {
             try {
                 c.close();

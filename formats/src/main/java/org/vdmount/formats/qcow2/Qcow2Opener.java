@@ -48,6 +48,11 @@ final class Qcow2Opener {
         HeaderExtensions ext = HeaderExtensions.read(storage, header, fileSize);
         checkFeatures(header, ext);
         String compression = compression(header);
+        boolean writable = context.isTop() && context.options().writable() && storage.writable()
+                && context.options().snapshot() == null;
+        if (writable) {
+            WriteRefusals.check(file, header);
+        }
         if (header.hasIncompatible(Qcow2Header.INCOMPAT_DIRTY)) {
             context.warn(file + ": the image was not closed cleanly (dirty bit set); reading it read-only anyway");
         }
@@ -108,7 +113,11 @@ final class Qcow2Opener {
                 l2Cache.clear();
                 compressed.clear();
             });
-            return new Qcow2Disk(size, backing, map, compressed, header.clusterSize(), info, resources);
+            Qcow2Disk disk = new Qcow2Disk(size, backing, map, compressed, header.clusterSize(), info, resources);
+            if (writable) {
+                disk.writeThrough(writer(header, size, l1, l2Cache, backing != null, disk, fileSize));
+            }
+            return disk;
         } catch (IOException | RuntimeException e) {
             for (Closeable c : resources) {
                 if (c != storage) {
@@ -121,6 +130,14 @@ final class Qcow2Opener {
             }
             throw e;
         }
+    }
+
+    private Qcow2Writer writer(Qcow2Header header, long size, long[] l1, L2Cache l2Cache, boolean hasBacking,
+            Qcow2Disk disk, long fileSize) throws IOException {
+        Refcounts refcounts = Refcounts.open(storage, header, fileSize);
+        L2Updater tables = new L2Updater(storage, l1, header.l1TableOffset(), l2Cache, refcounts, header.clusterSize());
+        ClusterWriter clusters = new ClusterWriter(storage, header, size, hasBacking, tables, refcounts, disk::read);
+        return new Qcow2Writer(storage, header, refcounts, tables, clusters);
     }
 
     private void checkFeatures(Qcow2Header header, HeaderExtensions ext) throws ImageException {
