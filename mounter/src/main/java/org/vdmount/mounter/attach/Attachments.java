@@ -46,6 +46,23 @@ public final class Attachments {
         }
     }
 
+    /**
+     * Refuses to change {@code file} while a live attachment reads it: as its image (whatever the
+     * mode: even a read-only view would change under its readers) or as its overlay.
+     */
+    public static void refuseInUse(RunDirectory run, Path file, String doing) throws IOException {
+        for (AttachmentRecord r : run.list()) {
+            if (r.starting() || !r.serverAlive()) {
+                continue;
+            }
+            boolean image = sameFile(Path.of(r.image()), file);
+            if (image || r.overlay() != null && sameFile(r.overlay(), file)) {
+                throw new UserError(file + ": is attached (attachment " + r.id() + ", " + r.mode() + "), so "
+                        + doing + " would change it under its readers; 'vdmount detach " + r.id() + "' first");
+            }
+        }
+    }
+
     private static boolean live(AttachmentRecord r, Path image) {
         return !r.starting() && r.serverAlive() && sameFile(Path.of(r.image()), image);
     }

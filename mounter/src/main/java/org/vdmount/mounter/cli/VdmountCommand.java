@@ -41,6 +41,7 @@ public final class VdmountCommand implements Runnable {
             InfoCommand.class,
             CatCommand.class,
             VerifyCommand.class,
+            CommitCommand.class,
             ServeCommand.class,
             CommandLine.HelpCommand.class);
 

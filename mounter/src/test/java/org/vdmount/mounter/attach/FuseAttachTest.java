@@ -147,6 +147,27 @@ class FuseAttachTest {
         } finally {
             Shell.run("umount", mnt.toString());
         }
+
+        // The overlay is a qcow2 file qemu reads; committed (once detached), the image holds the writes.
+        Result busy = vdmount("commit", overlay.toString());
+        assertEquals(1, busy.status);
+        assertEquals(1, busy.err.lines().count(), busy.err);
+        assertTrue(busy.err.startsWith("vdmount: " + overlay + ": is attached (attachment "), busy.err);
+        assertEquals(before, sha256(qcow2), "a refused commit changes nothing");
+        assertEquals(0, vdmount("detach", "--all").status);
+        assertTrue(Shell.run("qemu-img", "check", overlay.toString()).contains("No errors were found"));
+        Path written = dir.resolve("written.raw");
+        Shell.run("qemu-img", "convert", "-O", "raw", overlay.toString(), written.toString());
+        Result committed = vdmount("commit", "--json", overlay.toString());
+        assertEquals(0, committed.status, committed.err);
+        for (String field : List.of("\"overlay\": \"" + overlay + "\"", "\"image\": \"" + qcow2 + "\"",
+                "\"image-format\": \"qcow2\"", "\"overlay-emptied\": true")) {
+            assertTrue(committed.out.contains(field), committed.out);
+        }
+        assertTrue(Shell.run("qemu-img", "check", qcow2.toString()).contains("No errors were found"));
+        Path merged = dir.resolve("merged.raw");
+        Shell.run("qemu-img", "convert", "-O", "raw", qcow2.toString(), merged.toString());
+        assertEquals(sha256(written), sha256(merged), "the image now reads as the overlay did");
     }
 
     @Test

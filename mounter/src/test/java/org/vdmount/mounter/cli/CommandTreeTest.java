@@ -12,7 +12,8 @@ import picocli.CommandLine;
 /** A command run alone is built alone, and behaves exactly as it does in the whole tree. */
 class CommandTreeTest {
     private static final List<String> ALL =
-            List.of("attach", "detach", "list", "mount", "umount", "unmount", "info", "cat", "verify", "serve", "help");
+            List.of("attach", "detach", "list", "mount", "umount", "unmount", "info", "cat", "verify", "commit", "serve",
+                    "help");
 
     @Test
     void aNamedCommandIsBuiltWithoutTheOthers() {
