@@ -87,7 +87,7 @@ public final class AttachCommand implements Callable<Integer> {
         if (index < -1) {
             throw new UsageError("--index must be 0 or more");
         }
-        Path overlayFile = write.check();
+        Path overlayFile = write.check(source);
         source.openOptions(write.readWrite); // its own checks, before anything is launched
         if (!Files.exists(image)) {
             throw new ImageException(image.toString(), "no such file");

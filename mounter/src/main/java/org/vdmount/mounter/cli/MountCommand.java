@@ -75,7 +75,7 @@ public final class MountCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         String wanted = partName(partition);
         audit.trail().checkWritable(); // before anything is attached or mounted
-        Path overlayFile = write.check();
+        Path overlayFile = write.check(source);
         source.openOptions(write.readWrite);
         boolean writable = write.writable();
         if (!Files.exists(image)) {

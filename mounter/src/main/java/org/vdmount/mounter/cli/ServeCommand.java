@@ -205,7 +205,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     private SocketAddress checkOptions() {
         CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
-        write.check();
+        write.check(source);
         source.openOptions(write.readWrite);
         if (write.overlay != null && images.size() > 1) {
             throw new UsageError("--overlay takes the writes of one image: serve one image per overlay file");
@@ -239,7 +239,7 @@ public final class ServeCommand implements Callable<Integer> {
     private NbdExports open(List<VirtualDisk> disks, PrintWriter err, Consumer<String> log) throws IOException {
         List<NbdExport> exports = new ArrayList<>();
         Set<String> names = new HashSet<>();
-        Path overlay = write.check();
+        Path overlay = write.check(source);
         for (int i = 0; i < images.size(); i++) {
             Path image = images.get(i);
             String name = i < exportNames.size() ? exportNames.get(i) : String.valueOf(image.getFileName());

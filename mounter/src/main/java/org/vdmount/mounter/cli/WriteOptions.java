@@ -14,12 +14,26 @@ final class WriteOptions {
             + "so far). Never use it on evidence.")
     boolean readWrite;
 
-    @Option(names = "--overlay", paramLabel = "FILE", description = "Take writes and keep them in FILE (created if "
-            + "missing); the image is never opened for writing. Using the same FILE again shows the earlier writes.")
+    @Option(names = "--overlay", paramLabel = "FILE", description = "Take writes and keep them in FILE, a qcow2 file "
+            + "whose backing file is the image (created if missing or empty; qemu reads it too); the image is never "
+            + "opened for writing. Using the same FILE again shows the earlier writes; 'vdmount commit FILE' merges "
+            + "them into the image.")
     Path overlay;
 
-    /** Refuses contradictions; returns the overlay as an absolute path, or null. */
-    Path check() {
+    /** Refuses contradictions, also with the image's {@code source}; returns the overlay as an absolute path, or null. */
+    Path check(SourceOptions source) {
+        if (overlay != null && source.snapshot != null) {
+            throw new UsageError("--overlay cannot go with --snapshot: a qcow2 overlay's backing file is a whole "
+                    + "image, never one of its snapshots");
+        }
+        if (overlay != null && source.disk != 0) {
+            throw new UsageError("--overlay cannot go with --disk: a qcow2 overlay's backing file is a whole "
+                    + "file, never one disk of several in it");
+        }
+        return check();
+    }
+
+    private Path check() {
         if (readOnly && (readWrite || overlay != null)) {
             throw new UsageError("--read-only contradicts " + (readWrite ? "--rw" : "--overlay"));
         }

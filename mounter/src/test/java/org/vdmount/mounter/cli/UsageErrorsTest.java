@@ -64,6 +64,8 @@ class UsageErrorsTest {
         assertUsage("--read-only contradicts --overlay", "mount", "--read-only", "--overlay", "o.ovl", image, "1", mnt);
         assertUsage("--rw and --overlay exclude each other", "attach", "--rw", "--overlay", "o.ovl", image);
         assertUsage("--rw cannot write into an internal snapshot", "attach", "--rw", "--snapshot", "s", image);
+        assertUsage("--overlay cannot go with --snapshot", "attach", "--overlay", "o.qcow2", "--snapshot", "s", image);
+        assertUsage("--overlay cannot go with --disk", "serve", "--overlay", "o.qcow2", "--disk", "2", image);
         assertUsage("--disk counts from 1", "info", "--disk", "-1", image);
         assertUsage("--disk counts from 1", "attach", "--disk", "-1", image);
         assertUsage("PARTITION must be a number", "mount", image, "first", mnt);
