@@ -104,6 +104,12 @@ test_overlay() {
     fi
     umount /mnt/a 2>/dev/null
     "$vd" detach "$dev" >/dev/null 2>&1
+    # The overlay is a standard qcow2 file over the image: qemu checks it clean.
+    if check=$(qemu-img check /tmp/changes.ovl 2>&1) && echo "$check" | grep -q "No errors were found"; then
+        ok "overlay passes qemu-img check"
+    else
+        ko "overlay passes qemu-img check" "$check"
+    fi
 }
 
 # kill -9 of the server under a running reader: a new attach takes the orphaned device over, and

@@ -22,7 +22,7 @@ public final class AuditEntry {
         fields.put("cwd", System.getProperty("user.dir"));
     }
 
-    /** An entry for {@code event}: attach, detach, end (of an attachment's server), verify, serve. */
+    /** An entry for {@code event}: attach, detach, end (of an attachment's server), verify, commit, serve. */
     public static AuditEntry of(String event) {
         return new AuditEntry(event);
     }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
             "",
             "Returns once the devices exist, leaving a server process in the background ('vdmount list' shows it, 'vdmount detach' ends it). Also spelled: vdmount IMAGE [OPTIONS].",
             "",
-            "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. Re-attaching with the same FILE shows the earlier writes.",
+            "The image is opened read-only unless --rw is given; with --overlay FILE the devices are writable but every write goes to FILE and the image is still opened read-only. FILE is a standard qcow2 file whose backing file is the image (created when missing or empty; qemu-img reads it too); re-attaching with the same FILE shows the earlier writes, and 'vdmount commit FILE' merges them into the image.",
             "",
             "An image that is attached already is not attached again: the existing devices are named instead. A second attachment of the same image is allowed when each writes to an overlay file of its own.",
             "",
@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
             "If the server of an abuse or ublk device is killed, attaching the same image again takes the device over, and I/O that was waiting completes. If the server of an nbd device is killed, the device's I/O fails with an I/O error at once (nothing hangs) and 'vdmount detach' clears it."},
         footer = {"", "Examples:",
             "  vdmount disk.vmdk",
-            "  vdmount attach --overlay changes.ovl disk.qcow2",
+            "  vdmount attach --overlay changes.qcow2 disk.qcow2",
             "  vdmount attach --no-partscan evidence.vmdk && kpartx -r -a /dev/abuse0"})
 public final class AttachCommand implements Callable<Integer> {
 

@@ -9,7 +9,10 @@ import org.vdmount.mounter.audit.Invocation;
 import org.vdmount.mounter.util.UsageError;
 import picocli.CommandLine.Option;
 
-/** The audit trail's options, the same on every command that records: attach, mount, detach, umount, verify, serve. */
+/**
+ * The audit trail's options, the same on every command that records: attach, mount, detach, umount, verify,
+ * commit, serve.
+ */
 final class AuditOptions {
 
     @Option(names = "--audit-log", paramLabel = "FILE",

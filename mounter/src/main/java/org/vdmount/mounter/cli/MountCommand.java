@@ -40,7 +40,7 @@ import picocli.CommandLine.Parameters;
             "When the image is attached already in the same mode (by 'vdmount mount' of another partition, or 'vdmount attach'), the partition is mounted from those devices; the image is then detached by the last 'vdmount umount'."},
         footer = {"", "Examples:",
             "  vdmount mount disk.vmdk 1 /mnt",
-            "  vdmount mount --overlay changes.ovl disk.qcow2 p2 /mnt"})
+            "  vdmount mount --overlay changes.qcow2 disk.qcow2 p2 /mnt"})
 public final class MountCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "IMAGE", description = "The disk image.")

@@ -27,7 +27,7 @@ import picocli.CommandLine.Command;
         footer = {"",
             "Exit status: 0 on success, 1 when the image or the system refused (one line on stderr says which file and why), 2 for a mistake on the command line.",
             "",
-            "Audit trail: attach, mount, detach, umount, verify and serve each append one JSON line (time, user, command line, image files with size, mtime and a digest of their first and last MiB, devices, mode, and at the end of an attachment the bytes read and written) to /var/log/vdmount/audit.jsonl, or to $VDMOUNT_AUDIT_LOG or --audit-log FILE; --no-audit writes none. A line that cannot be written is a warning, or an error with --audit-required.",
+            "Audit trail: attach, mount, detach, umount, verify, commit and serve each append one JSON line (time, user, command line, image files with size, mtime and a digest of their first and last MiB, devices, mode, and at the end of an attachment the bytes read and written) to /var/log/vdmount/audit.jsonl, or to $VDMOUNT_AUDIT_LOG or --audit-log FILE; --no-audit writes none. A line that cannot be written is a warning, or an error with --audit-required.",
             "",
             "Run 'vdmount COMMAND --help' for a command's options. Set VDMOUNT_DEBUG=1 to get stack traces of internal errors."})
 public final class VdmountCommand implements Runnable {
