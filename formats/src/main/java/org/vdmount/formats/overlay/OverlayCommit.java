@@ -113,7 +113,12 @@ public final class OverlayCommit {
             base.flush();
         }
         if (!keep) {
-            empty(backingFormat);
+            try {
+                empty(backingFormat);
+            } catch (ImageException e) {
+                throw new ImageException(overlay.toString(), "committed into " + backing + ", but not emptied: "
+                        + e.reason(), e);
+            }
         }
         return new Result(overlay, backing, backingFormat, bytes[0], bytes[1], !keep);
     }

@@ -45,6 +45,19 @@ public final class Qcow2Create {
             throws IOException {
         String name = target.toString();
         ByteBuffer image = layout(name, virtualSize, backingFile, backingFormat);
+        try {
+            write(target, image);
+        } catch (ImageException e) {
+            throw e;
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null ? fs.getReason()
+                    : e.getMessage();
+            throw new ImageException(name, "cannot write the new image: " + reason, e);
+        }
+    }
+
+    private static void write(Path target, ByteBuffer image) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path temporary = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + ".new");
         Files.deleteIfExists(temporary);
