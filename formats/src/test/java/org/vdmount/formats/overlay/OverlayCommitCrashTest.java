@@ -27,14 +27,15 @@ class OverlayCommitCrashTest {
     @TempDir
     Path dir;
 
-    /** Runs in a child JVM: commits args[0], halting once args[1] bytes have been merged. */
+    /** Runs in a child JVM: commits args[0], halting once half of what it merges has been merged. */
     public static void main(String[] args) throws Exception {
-        long haltAfter = Long.parseLong(args[1]);
         OverlayCommit.commit(Path.of(args[0]), false, new OverlayCommit.Progress() {
             private long done;
+            private long haltAfter;
 
             @Override
             public void start(long total) {
+                haltAfter = total / 2;
             }
 
             @Override
@@ -70,8 +71,7 @@ class OverlayCommitCrashTest {
             byte[] overlayBefore = Files.readAllBytes(overlay);
 
             TestImages.Result killed = TestImages.runAllowingFailure(dir, java(), "-cp",
-                    System.getProperty("java.class.path"), OverlayCommitCrashTest.class.getName(), overlay.toString(),
-                    String.valueOf(5 * 65536));
+                    System.getProperty("java.class.path"), OverlayCommitCrashTest.class.getName(), overlay.toString());
             assertEquals(9, killed.exit(), "the commit must have been cut short: " + killed.output());
             // Clean, or leaked clusters only (exit 3): what qemu-img check -r leaks repairs.
             TestImages.Result check = TestImages.runAllowingFailure(dir, "qemu-img", "check",
