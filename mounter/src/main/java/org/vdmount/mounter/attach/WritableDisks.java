@@ -44,7 +44,8 @@ public final class WritableDisks {
             }
             if (open.writable() && !disk.writable()) {
                 throw new UserError(image + ": vdmount cannot write " + disk.info().format()
-                        + " images in place yet; use --overlay FILE to keep the writes in a separate file");
+                        + " images in place yet (it writes raw and qcow2); use --overlay FILE to keep the writes"
+                        + " in a separate file");
             }
             return disk;
         } catch (IOException | RuntimeException e) {
