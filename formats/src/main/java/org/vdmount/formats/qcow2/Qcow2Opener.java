@@ -16,6 +16,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.compress.Codec;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 import org.vdmount.formats.io.Text;
 
 /**
@@ -97,6 +98,9 @@ final class Qcow2Opener {
             if (backingName != null) {
                 backing = context.openBacking(storage, backingName, ext.backingFormat);
                 resources.add(0, backing);
+            }
+            if (writable && storage.path().isPresent()) {
+                resources.add(ImageLock.forWriting(storage.path().get(), file));
             }
             resources.add(storage);
 
