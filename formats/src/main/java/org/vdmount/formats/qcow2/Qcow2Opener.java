@@ -16,6 +16,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.compress.Codec;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 import org.vdmount.formats.io.Text;
 
 /**
@@ -99,6 +100,9 @@ final class Qcow2Opener {
                 if (backing != null) { // null: opened as its own layer alone, on purpose
                     resources.add(0, backing);
                 }
+            }
+            if (writable && storage.path().isPresent()) {
+                resources.add(ImageLock.forWriting(storage.path().get(), file));
             }
             resources.add(storage);
 

@@ -189,6 +189,36 @@ class Qcow2WriteLayersTest {
         WriteChecks.assertQemuReads(image, model);
     }
 
+    @Test
+    void qemuAndVdmountSeeEachOthersLocks() throws Exception {
+        Path image = WriteChecks.create(dir, "locked.qcow2", "cluster_size=65536", MIB);
+        Process qemu = new ProcessBuilder("qemu-io", "-f", "qcow2", image.toString()).redirectErrorStream(true).start();
+        try {
+            byte[] prompt = new byte[9];
+            int got = 0;
+            while (got < prompt.length) { // "qemu-io> ": the image is open and locked
+                int n = qemu.getInputStream().read(prompt, got, prompt.length - got);
+                assertTrue(n > 0, "qemu-io ended: " + new String(prompt, 0, got));
+                got += n;
+            }
+            ImageException e = assertThrows(ImageException.class, () -> WriteChecks.openWritable(image).close());
+            assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+        } finally {
+            qemu.getOutputStream().close();
+            qemu.waitFor();
+        }
+        try (VirtualDisk disk = WriteChecks.openWritable(image)) {
+            disk.write(ByteBuffer.wrap(new byte[] {1}), 0);
+            TestImages.Result writer = TestImages.runAllowingFailure(dir, "qemu-io", "-f", "qcow2", "-c",
+                    "write 0 512", image.toString());
+            assertTrue(writer.exit() != 0 && writer.output().contains("lock"), writer.output());
+            TestImages.Result reader = TestImages.runAllowingFailure(dir, "qemu-img", "info", image.toString());
+            assertTrue(reader.exit() != 0 && reader.output().contains("lock"), reader.output());
+        }
+        TestImages.run(dir, "qemu-img", "info", image.toString());
+        WriteChecks.assertClean(image);
+    }
+
     private static void assertRefused(Path image, String reason) {
         ImageException e = assertThrows(ImageException.class, () -> WriteChecks.openWritable(image).close());
         assertTrue(e.getMessage().contains(image.getFileName().toString()), e.getMessage());

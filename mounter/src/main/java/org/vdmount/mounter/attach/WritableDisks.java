@@ -58,7 +58,8 @@ public final class WritableDisks {
         if (open.writable() && !disk.writable()) {
             disk.close();
             throw new UserError(image + ": vdmount cannot write " + disk.info().format()
-                    + " images in place yet; use --overlay FILE to keep the writes in a separate file");
+                    + " images in place yet (it writes raw and qcow2); use --overlay FILE to keep the writes"
+                    + " in a separate file");
         }
         return disk;
     }
@@ -66,8 +67,8 @@ public final class WritableDisks {
     private static VirtualDisk writableOverlay(Path image, VirtualDisk overlaid) throws IOException {
         if (!overlaid.writable()) {
             overlaid.close();
-            throw new UserError(overlaid.info().name() + ": this build of vdmount cannot write qcow2 images, so it "
-                    + "cannot take writes into an overlay of " + image);
+            throw new UserError(overlaid.info().name() + ": cannot be opened for writing, so it cannot take the "
+                    + "writes of " + image);
         }
         return overlaid;
     }

@@ -10,8 +10,9 @@ final class WriteOptions {
     @Option(names = "--read-only", description = "Refuse writes (the default).")
     boolean readOnly;
 
-    @Option(names = "--rw", description = "Take writes and let them change the image itself (raw images only, "
-            + "so far). Never use it on evidence.")
+    @Option(names = "--rw", description = "Take writes and let them change the image itself. Writable in place: "
+            + "raw images and qcow2 (v2 and v3; the top image only, backing files stay untouched; internal "
+            + "snapshots are kept intact). Other formats: use --overlay. Never use it on evidence.")
     boolean readWrite;
 
     @Option(names = "--overlay", paramLabel = "FILE", description = "Take writes and keep them in FILE, a qcow2 file "
