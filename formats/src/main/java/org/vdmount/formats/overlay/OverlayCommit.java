@@ -16,6 +16,7 @@ import org.vdmount.formats.Run;
 import org.vdmount.formats.RunKind;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 import org.vdmount.formats.qcow2.Qcow2Backing;
 import org.vdmount.formats.qcow2.Qcow2Create;
 
@@ -87,7 +88,17 @@ public final class OverlayCommit {
         }
     }
 
+    /**
+     * The whole commit holds the overlay's writer lock (qemu's lock bytes): nobody, qemu or vdmount,
+     * may write the overlay while it is merged and emptied, and one that writes it now is refused.
+     */
     private Result run(boolean keep, Progress progress) throws IOException {
+        try (ImageLock lock = ImageLock.forWriting(overlay, overlay.toString())) {
+            return merge(keep, progress);
+        }
+    }
+
+    private Result merge(boolean keep, Progress progress) throws IOException {
         String declared = header.format() == null || header.format().equals(OpenContext.PROBED_BACKING_FORMAT)
                 ? null : header.format();
         refuseUnwritable(declared);

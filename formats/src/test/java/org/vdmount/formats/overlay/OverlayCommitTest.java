@@ -191,6 +191,22 @@ class OverlayCommitTest {
                 assertThrows(ImageException.class, () -> commit(raw)).getMessage());
     }
 
+    @Test
+    void anOverlayBeingWrittenIsNotCommitted() throws Exception {
+        Path raw = rawBase();
+        Path overlay = dir.resolve("busy.qcow2");
+        try (VirtualDisk disk = Overlays.open(raw, Images.open(raw), overlay, w -> { })) {
+            disk.write(ByteBuffer.wrap(new byte[65536]), 0);
+            disk.flush();
+            String message = assertThrows(ImageException.class, () -> commit(overlay)).getMessage();
+            assertEquals(overlay + ": is in use by another process (qemu or vdmount) that writes it; stop it first",
+                    message);
+        }
+        assertArrayEquals(TestImages.pattern(SIZE, 11), Files.readAllBytes(raw), "nothing was committed");
+        commit(overlay);
+        assertArrayEquals(new byte[65536], Arrays.copyOf(Files.readAllBytes(raw), 65536));
+    }
+
     private static void commit(Path overlay) throws IOException {
         OverlayCommit.commit(overlay, false, new OverlayCommit.Progress() {
             @Override
