@@ -31,7 +31,7 @@ JAR = mounter/target/vdmount.jar
 JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
 	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
-.PHONY: all jar kmod kmod-all test javatest guest-suites guest-prep vmtest vmtest-java vmtest-nbd vmtest-ublk vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: crashtest-qcow2 all jar kmod kmod-all test javatest guest-suites guest-prep vmtest vmtest-java vmtest-nbd vmtest-ublk vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -206,6 +206,11 @@ bench: jar
 
 sample:
 	@testdata/make-sample.sh
+
+# The qcow2 kill -9 test, many times (the unit suite runs it 3 times): CRASH_RUNS=50 by default.
+crashtest-qcow2:
+	mvn -B -q -pl formats -am test -Dtest=Qcow2CrashTest -Dsurefire.failIfNoSpecifiedTests=false \
+		-Dvdmount.crashRuns=$(or $(CRASH_RUNS),50)
 
 install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
