@@ -56,6 +56,14 @@ public final class TableCache {
         }
     }
 
+    /**
+     * Holds {@code table} as table {@code index} of {@code owner}, replacing what is held: a writer
+     * whose changed table is now on disk hands it back, so a copy loaded before the change is gone.
+     */
+    public void put(Object owner, long index, long[] table) {
+        tables.put(new CacheKey(owner, index), table);
+    }
+
     /** Drops the tables of {@code owner}, when it is closed. */
     public void clear(Object owner) {
         tables.asMap().keySet().removeIf(k -> k.owner() == owner);
