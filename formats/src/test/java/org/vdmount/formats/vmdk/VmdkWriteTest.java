@@ -41,7 +41,7 @@ class VmdkWriteTest {
     private static final long TWO_GB = 2L << 30;
     private static final OpenOptions WRITABLE = new OpenOptions(null, 0, true);
 
-    @TempDir
+    @TempDir(factory = MemoryTempDir.class)
     Path dir;
 
     @BeforeEach
