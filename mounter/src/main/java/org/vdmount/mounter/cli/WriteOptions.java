@@ -10,7 +10,7 @@ final class WriteOptions {
     @Option(names = "--read-only", description = "Refuse writes (the default).")
     boolean readOnly;
 
-    @Option(names = "--rw", description = "Take writes and let them change the image itself (raw images only, "
+    @Option(names = "--rw", description = "Take writes and let them change the image itself (raw and VMDK images, "
             + "so far). Never use it on evidence.")
     boolean readWrite;
 
