@@ -2,6 +2,8 @@
 # The Java mounter over the abuse module, inside the qemu guest (run by run-guest-tests.sh through
 # kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks (testdata/make-disk-images.sh),
 # then which groups to run (default all: images evidence overlay takeover kpartx).
+# VMTEST_IMAGES, when set, lists the images the images group attaches (`make test` spreads them
+# over the kernels and transports: see the Makefile's GUEST_IMAGES).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
@@ -55,8 +57,8 @@ check_image() { # name: attach, check the partitions and contents, detach
 }
 
 test_images() {
-    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk \
-        dynamic.vhdx dynamic.vdi; do
+    for name in ${VMTEST_IMAGES:-disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk \
+        delta.vmdk dynamic.vhdx dynamic.vdi}; do
         check_image "$name"
     done
 }

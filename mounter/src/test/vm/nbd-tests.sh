@@ -3,6 +3,8 @@
 # kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks
 # (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto
 # images overlay crash nopartscan maxpart0). "auto" needs nbd not loaded yet, so it goes first.
+# VMTEST_IMAGES, when set, lists the images the images group attaches (`make test` spreads them
+# over the kernels and transports: see the Makefile's GUEST_IMAGES).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
@@ -82,7 +84,7 @@ test_auto() {
 
 test_images() {
     modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
-    for name in chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi evidence.E01 disk-split.001; do
+    for name in ${VMTEST_IMAGES:-chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi evidence.E01 disk-split.001}; do
         attach_checked "$name" --transport nbd && detach_image "$name"
     done
 }

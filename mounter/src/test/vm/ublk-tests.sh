@@ -3,6 +3,8 @@
 # kmod/vmtest/run-in-guest.sh, on a kernel that has ublk_drv). Arguments: the directory of test disks
 # (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto images
 # rw overlay takeover killattach kpartx). "auto" needs ublk_drv not loaded yet, so it goes first.
+# VMTEST_IMAGES, when set, lists the images the images group attaches (`make test` spreads them
+# over the kernels and transports: see the Makefile's GUEST_IMAGES).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(pwd)
@@ -66,8 +68,8 @@ test_auto() {
 test_images() {
     local first=1 name
     modprobe ublk_drv || { ko "modprobe ublk_drv" "failed"; return; }
-    for name in disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk delta.vmdk \
-        dynamic.vhdx dynamic.vdi; do
+    for name in ${VMTEST_IMAGES:-disk.raw plain.qcow2 deflate.qcow2 chain-top.qcow2 sparse.vmdk stream.vmdk split.vmdk \
+        delta.vmdk dynamic.vhdx dynamic.vdi}; do
         attach_checked "$name" --transport ublk || continue
         if [ -n "$first" ]; then
             first=
