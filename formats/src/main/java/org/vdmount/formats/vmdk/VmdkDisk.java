@@ -96,7 +96,7 @@ final class VmdkDisk extends AbstractVirtualDisk {
         if (length == 0) {
             return;
         }
-        refuseUnwritableExtents(offset, length);
+        refuseUnwritableExtents(offset, length, false);
         cid.changeOnce();
         long pos = offset;
         while (src.hasRemaining()) {
@@ -116,6 +116,7 @@ final class VmdkDisk extends AbstractVirtualDisk {
         if (length == 0) {
             return;
         }
+        refuseUnwritableExtents(offset, length, true);
         cid.changeOnce();
         long pos = offset;
         long end = offset + length;
@@ -141,11 +142,13 @@ final class VmdkDisk extends AbstractVirtualDisk {
 
     /**
      * A write that reaches an extent which cannot take it (ZERO, NOACCESS, RDONLY) fails before any
-     * of its bytes are written, so a failed write changes nothing.
+     * of its bytes are written, so a failed write changes nothing. A discard may cover a ZERO
+     * extent, which reads as zeros already.
      */
-    private void refuseUnwritableExtents(long offset, long length) throws IOException {
+    private void refuseUnwritableExtents(long offset, long length, boolean discard) throws IOException {
         for (int i = extents.indexAt(offset); i < extents.count() && extents.start(i) < offset + length; i++) {
-            String why = extents.part(i).length() == 0 ? null : extents.part(i).unwritable();
+            boolean zeros = discard && lines[i] != null && lines[i].zero();
+            String why = extents.part(i).length() == 0 || zeros ? null : extents.part(i).unwritable();
             if (why != null) {
                 ExtentLine line = lines[i];
                 String cite = line == null || why.contains(line.text()) ? "" : " (" + line.cite() + ")";
