@@ -20,14 +20,17 @@ export VDMOUNT_DEBUG=1
 for m in ext4 vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8 dm_mod; do modprobe "$m" 2>/dev/null; done
 
 mkdir -p "$img" /mnt/a /mnt/b
-for f in disk.raw deflate.qcow2 chain-base.qcow2 chain-mid.qcow2 chain-top.qcow2 sparse.vmdk delta.vmdk \
-    dynamic.vhdx dynamic.vdi; do
-    cp -a "$disks/$f" "$img"/
+# Every image (VMTEST_IMAGES may name any), the E01 set ewfacquire made among them; qemu's
+# conversions (*.qemu.raw) stay on the host's 9p share, read once each.
+for f in "$disks"/*; do
+    case "$f" in
+    *.qemu.raw) ;;
+    *) cp -a "$f" "$img"/ ;;
+    esac
 done
-# Evidence too: the E01 set ewfacquire made, and a split raw image of the test disk (disk-split.001…).
-cp -a "$disks"/evidence.E0? "$img"/
+# A split raw image of the test disk too (disk-split.001…).
 (cd "$img" && split -b 24M -a 3 --numeric-suffixes=1 disk.raw disk-split.)
-(cd "$img" && sha256sum -- * > /tmp/images.before)
+(cd "$img" && sha256sum -- *.qcow2 *.vmdk *.vhdx *.vdi *.raw *.E0? disk-split.0?? > /tmp/images.before)
 image_times > /tmp/images.mtimes
 
 # The server's pid: the kernel shows the thread in NBD_DO_IT; its thread group is the process.
