@@ -28,11 +28,14 @@ final class VmdkOpener {
     private final List<ExtentLine> lines = new ArrayList<>();
     private final List<Closeable> others = new ArrayList<>();
     private final Set<String> files = new LinkedHashSet<>();
+    /** Whether writes were asked for: the top image only; a parent is always read-only. */
+    private final boolean writable;
     private long fileBytes;
 
     VmdkOpener(Storage storage, OpenContext context) {
         this.storage = storage;
         this.context = context;
+        this.writable = context.isTop() && context.options().writable();
     }
 
     VirtualDisk open() throws IOException {
@@ -47,11 +50,15 @@ final class VmdkOpener {
             int magic = head.remaining() >= 4 ? head.getInt(0) : 0;
             Descriptor descriptor;
             DiskInfo info;
+            long descriptorAt = 0;
+            long descriptorRoom = 0;
             if (magic == SparseHeader.MAGIC) {
                 SparseHeader header = SparseHeader.read(storage);
                 byte[] embedded = header.hasDescriptor() ? embeddedDescriptor(header) : null;
                 if (embedded != null && !Descriptor.blank(embedded)) {
                     descriptor = Descriptor.parse(embedded, storage.name());
+                    descriptorAt = header.descriptorOffset() * 512;
+                    descriptorRoom = embedded.length;
                     storageUsed = openExtents(descriptor, true);
                 } else {
                     descriptor = null;
@@ -70,8 +77,13 @@ final class VmdkOpener {
                 lines.add(null);
                 storageUsed = true;
             } else {
-                descriptor = Descriptor.parse(textDescriptor(), storage.name());
+                byte[] text = textDescriptor();
+                descriptor = Descriptor.parse(text, storage.name());
+                descriptorRoom = text.length;
                 storageUsed = openExtents(descriptor, false);
+            }
+            if (writable) {
+                refuseUnwritable();
             }
             if (!storageUsed) {
                 others.add(storage);
@@ -80,7 +92,9 @@ final class VmdkOpener {
                 parent = openParent(descriptor);
             }
             info = VmdkInfo.describe(storage.name(), descriptor, extents, lines, parent, files, fileBytes);
-            return new VmdkDisk(new Concatenation<>(extents), lines, parent, info, others);
+            ContentId cid = !writable ? null : descriptor == null ? ContentId.none()
+                    : new ContentId(storage, descriptorAt, descriptorRoom, info);
+            return new VmdkDisk(new Concatenation<>(extents), lines, parent, info, others, cid);
         } catch (IOException | RuntimeException e) {
             for (Extent x : extents) {
                 closeQuietly(x);
@@ -156,7 +170,33 @@ final class VmdkOpener {
 
     private Extent flat(ExtentLine line, Storage file, long length) throws IOException {
         long start = line.offset() * 512;
-        return SimpleExtent.flat(length, file, start);
+        String unwritable = null;
+        if (!line.type().equals("FLAT") && !line.type().equals("VMFS")) {
+            unwritable = "it is a raw device map (" + line.type() + "), which vdmount does not write";
+        } else if (!line.access().equals("RW")) {
+            unwritable = "the descriptor marks it " + line.access() + " (" + line.cite() + ")";
+        }
+        return SimpleExtent.flat(length, file, start, unwritable);
+    }
+
+    /**
+     * Refuses, when writes were asked for, a disk whose RW extents cannot take them (streamOptimized,
+     * vmfsSparse, seSparse, raw device maps), naming the file and the way that works instead.
+     * Extents the descriptor itself marks RDONLY, NOACCESS or ZERO are no reason to refuse: a write
+     * that reaches one fails, as it would in VMware.
+     */
+    private void refuseUnwritable() throws ImageException {
+        for (int i = 0; i < extents.size(); i++) {
+            ExtentLine line = lines.get(i);
+            if (line != null && (!line.access().equals("RW") || line.zero())) {
+                continue;
+            }
+            String why = extents.get(i).unwritable();
+            if (why != null) {
+                throw new ImageException(extents.get(i).toString(), "cannot be written in place: " + why
+                        + "; --overlay FILE keeps the writes in a separate file");
+            }
+        }
     }
 
     /** A sparse extent of any kind: the file's magic says which, whatever the descriptor's type word. */
@@ -197,7 +237,7 @@ final class VmdkOpener {
         Path path = context.find(storage, RelatedFile.of("extent file", line.file())
                 .written(line.file(), null)
                 .wantedBy("wanted by " + line.cite()));
-        FileStorage file = FileStorage.openReadOnly(path, path.toString());
+        FileStorage file = FileStorage.open(path, path.toString(), writable && line.access().equals("RW"));
         files.add(file.name());
         fileBytes += file.size();
         return file;
