@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -18,6 +19,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.cache.TableCache;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 
 /** Opens one VMDK file: finds its descriptor, opens every extent and the parent, builds the info. */
 final class VmdkOpener {
@@ -44,6 +46,11 @@ final class VmdkOpener {
         try {
             files.add(storage.name());
             fileBytes += storage.size();
+            if (writable && storage.path().isPresent()) {
+                // Locked as qemu locks what it writes: the descriptor (its CID changes) and, below,
+                // every extent file written; qemu and vdmount then refuse each other.
+                others.add(ImageLock.forWriting(storage.path().get(), storage.name()));
+            }
             ByteBuffer head = ByteBuffer.allocate((int) Math.min(16, storage.size())).order(ByteOrder.LITTLE_ENDIAN);
             storage.readFully(head, 0);
             head.flip();
@@ -237,7 +244,11 @@ final class VmdkOpener {
         Path path = context.find(storage, RelatedFile.of("extent file", line.file())
                 .written(line.file(), null)
                 .wantedBy("wanted by " + line.cite()));
-        FileStorage file = FileStorage.open(path, path.toString(), writable && line.access().equals("RW"));
+        boolean written = writable && line.access().equals("RW");
+        FileStorage file = FileStorage.open(path, path.toString(), written);
+        if (written && !(storage.path().isPresent() && Files.isSameFile(path, storage.path().get()))) {
+            others.add(ImageLock.forWriting(path, path.toString()));
+        }
         files.add(file.name());
         fileBytes += file.size();
         return file;

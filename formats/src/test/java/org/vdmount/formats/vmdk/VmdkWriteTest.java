@@ -228,6 +228,26 @@ class VmdkWriteTest {
         }
     }
 
+    /**
+     * A VMDK being written is locked as qemu locks it, descriptor and extent files alike: qemu-io
+     * cannot write it, and a second writer (even in this process: OFD locks) is refused.
+     */
+    @Test
+    void writersLockTheDescriptorAndExtents() throws Exception {
+        Path vmdk = create("locked.vmdk", "subformat=twoGbMaxExtentSparse", 8L << 20);
+        Path extent = dir.resolve("locked-s001.vmdk");
+        assertTrue(Files.exists(extent));
+        try (VirtualDisk disk = Images.open(vmdk, WRITABLE, w -> { })) {
+            disk.write(ByteBuffer.wrap(new byte[] {1}), 0);
+            ImageException e = assertThrows(ImageException.class, () -> Images.open(vmdk, WRITABLE, w -> { }).close());
+            assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+            TestImages.Result qemu = TestImages.runAllowingFailure(dir, "qemu-io", "-f", "vmdk", "-c", "write 0 512",
+                    vmdk.toString());
+            assertTrue(qemu.exit() != 0 && qemu.output().contains("lock"), qemu.output());
+        }
+        TestImages.qemuIo(vmdk, "vmdk", "write -P 0x11 0 512");
+    }
+
     private static void writeModel(Path model, long at, int length, int value) throws IOException {
         byte[] b = new byte[length];
         java.util.Arrays.fill(b, (byte) value);
