@@ -28,6 +28,8 @@ endef
 # The jar is built again only when a source, a resource or a build file changed: `make demo` and
 # the test targets depend on it, and Maven takes half a minute even with nothing to do.
 JAR = mounter/target/vdmount.jar
+# Stands for the start-up caches recorded for the jar (see below).
+STARTUP_CACHE = mounter/target/startup-cache.stamp
 JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
 	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
@@ -44,7 +46,6 @@ $(JAR): $(JAR_SOURCES)
 
 # Recorded whenever the jar is newer, whoever built it: CI builds the jar with Maven itself, and
 # the guest suites start some 150 JVMs under emulation, each a fifth faster from the cache.
-STARTUP_CACHE = mounter/target/startup-cache.stamp
 $(STARTUP_CACHE): $(JAR)
 	$(call startup-cache,mounter/target)
 	@touch $@
