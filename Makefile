@@ -28,6 +28,8 @@ endef
 # The jar is built again only when a source, a resource or a build file changed: `make demo` and
 # the test targets depend on it, and Maven takes half a minute even with nothing to do.
 JAR = mounter/target/vdmount.jar
+# Stands for the start-up caches recorded for the jar (see below).
+STARTUP_CACHE = mounter/target/startup-cache.stamp
 JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
 	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
@@ -44,7 +46,6 @@ $(JAR): $(JAR_SOURCES)
 
 # Recorded whenever the jar is newer, whoever built it: CI builds the jar with Maven itself, and
 # the guest suites start some 150 JVMs under emulation, each a fifth faster from the cache.
-STARTUP_CACHE = mounter/target/startup-cache.stamp
 $(STARTUP_CACHE): $(JAR)
 	$(call startup-cache,mounter/target)
 	@touch $@
@@ -155,7 +156,9 @@ endif
 # The formats are read above the transports, by one request path, so the full product ran the
 # same reader code again at two to three minutes an image under emulation, and CI had reached 79
 # of its 90 minutes. The readers themselves are checked byte for byte on the host (make javatest).
-# make vmtest-java, vmtest-nbd and vmtest-ublk still attach every image on every kernel.
+# Likewise --rw (VMTEST_RW_FORMATS): qcow2 and VMDK each written through abuse and nbd, one kernel
+# each, and qcow2 through ublk. make vmtest-java, vmtest-nbd and vmtest-ublk still attach every
+# image, and write every writable format, on every kernel.
 GUEST_IMAGES_A = disk.raw deflate.qcow2 sparse.vmdk split.vmdk dynamic.vhdx
 GUEST_IMAGES_B = plain.qcow2 chain-top.qcow2 stream.vmdk delta.vmdk dynamic.vdi
 GUEST_IMAGES_UBLK = deflate.qcow2 delta.vmdk dynamic.vhdx evidence.E01
@@ -189,12 +192,14 @@ guest-run-kmod-%:
 	@GUEST_KVERS=$* kmod/vmtest/per-kernel.sh kmod/vmtest/vmtest.sh
 guest-run-java-%:
 	@VMTEST_IMAGES="$(call guest-images,$(GUEST_IMAGES_A),$(GUEST_IMAGES_B),$*)" \
+		VMTEST_RW_FORMATS="$(call guest-images,qcow2,vmdk,$*)" \
 		GUEST_KVERS=$* kmod/vmtest/per-kernel.sh mounter/src/test/vm/run-guest-tests.sh
 guest-run-nbd-%:
 	@VMTEST_IMAGES="$(call guest-images,$(GUEST_IMAGES_B) evidence.E01,$(GUEST_IMAGES_A) disk-split.001,$*)" \
+		VMTEST_RW_FORMATS="$(call guest-images,vmdk,qcow2,$*)" \
 		GUEST_KVERS=$* kmod/vmtest/per-kernel.sh mounter/src/test/vm/run-nbd-tests.sh
 guest-run-ublk-%:
-	@VMTEST_IMAGES="$(GUEST_IMAGES_UBLK)" GUEST_KVERS=$* kmod/vmtest/per-kernel.sh mounter/src/test/vm/run-ublk-tests.sh
+	@VMTEST_IMAGES="$(GUEST_IMAGES_UBLK)" VMTEST_RW_FORMATS=qcow2 GUEST_KVERS=$* kmod/vmtest/per-kernel.sh mounter/src/test/vm/run-ublk-tests.sh
 
 vmbench: jar
 	@$(MAKE) --no-print-directory -C kmod all modules-all

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Java mounter over the abuse module, inside the qemu guest (run by run-guest-tests.sh through
 # kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks (testdata/make-disk-images.sh),
-# then which groups to run (default all: images evidence overlay takeover kpartx).
+# then which groups to run (default all: images evidence rw overlay takeover kpartx).
 # VMTEST_IMAGES, when set, lists the images the images group attaches (`make test` spreads them
 # over the kernels and transports: see the Makefile's GUEST_IMAGES).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
@@ -10,7 +10,7 @@ top=$(pwd)
 vd=$top/bin/vdmount
 disks=$1
 shift
-groups=${*:-images evidence overlay takeover kpartx}
+groups=${*:-images evidence rw overlay takeover kpartx}
 img=/tmp/images
 . "$top/mounter/src/test/vm/lib.sh"
 export VDMOUNT_DEBUG=1
@@ -82,6 +82,14 @@ test_evidence() {
     else
         ko "evidence audit trail" "$(echo "$lines" | cut -c1-300)"
     fi
+}
+
+# --rw on the writable formats (VMTEST_RW_FORMATS, default qcow2 and vmdk): see check_rw.
+test_rw() {
+    local format
+    for format in ${VMTEST_RW_FORMATS:-qcow2 vmdk}; do
+        check_rw "$format" abuse
+    done
 }
 
 # --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.

@@ -134,6 +134,37 @@ attach_checked() {
     return 0
 }
 
+# check_rw FORMAT TRANSPORT [OPTIONS]: a new 64 MiB image of FORMAT (qemu-img create: qcow2, or
+# vmdk as monolithicSparse), attached --rw through TRANSPORT: mkfs.ext4 on the whole device, the
+# test files copied in and one deleted, fio's random writes verified, then detached. qemu-img check
+# must find the image clean and qemu-img must read it as the device last read.
+check_rw() {
+    local format=$1 transport=$2 file=/tmp/rw-test.$1 sum=
+    shift 2
+    rm -f "$file" /tmp/rw-test.raw
+    qemu-img create -q -f "$format" "$file" 64M || { ko "--rw $format over $transport" "qemu-img create failed"; return; }
+    out=$(attach --transport "$transport" --rw "$@" "$file" 2>&1)
+    echo "$out"
+    dev=$(echo "$out" | first_device)
+    if [ -b "$dev" ] && mkfs.ext4 -q -F "$dev" && mount "$dev" /mnt/a && cp -r "$disks/files" /mnt/a/ &&
+        rm /mnt/a/files/notes.txt &&
+        fio --name=rw --filename=/mnt/a/fio.bin --size=8M --rw=randwrite --bs=4k --direct=1 --ioengine=psync \
+            --verify=crc32c --output=/dev/null && umount /mnt/a && sum=$(sha256sum < "$dev") && vdm detach "$dev"; then
+        if ! check=$(qemu-img check "$file" 2>&1); then
+            ko "--rw $format over $transport" "qemu-img check: $check"
+        elif qemu-img convert -O raw "$file" /tmp/rw-test.raw && [ "$(sha256sum < /tmp/rw-test.raw)" = "$sum" ]; then
+            ok "--rw $format over $transport: mkfs, files, fio verify; qemu-img check clean and reads the same"
+        else
+            ko "--rw $format over $transport" "qemu-img reads other bytes than the device did"
+        fi
+    else
+        ko "--rw $format over $transport" "$out"
+        umount /mnt/a 2>/dev/null
+        "$vd" detach --all --force >/dev/null 2>&1
+    fi
+    rm -f "$file" /tmp/rw-test.raw
+}
+
 # The image files of images.before with their modification times (to the nanosecond).
 image_times() { (cd "$img" && awk '{ print $2 }' /tmp/images.before | xargs -d '\n' stat -c '%n %y'); }
 

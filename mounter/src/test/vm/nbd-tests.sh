@@ -2,7 +2,7 @@
 # vdmount over the kernel's nbd driver, inside the qemu guest (run by run-nbd-tests.sh through
 # kmod/vmtest/run-in-guest.sh). Arguments: the directory of test disks
 # (testdata/make-disk-images.sh), then which groups to run (default all, in this order: auto
-# images overlay crash nopartscan maxpart0). "auto" needs nbd not loaded yet, so it goes first.
+# images rw overlay crash nopartscan maxpart0). "auto" needs nbd not loaded yet, so it goes first.
 # VMTEST_IMAGES, when set, lists the images the images group attaches (`make test` spreads them
 # over the kernels and transports: see the Makefile's GUEST_IMAGES).
 # Prints PASS/FAIL lines and "N passed, N failed"; exits non-zero if anything failed.
@@ -11,7 +11,7 @@ top=$(pwd)
 vd=$top/bin/vdmount
 disks=$1
 shift
-groups=${*:-auto images overlay crash nopartscan maxpart0}
+groups=${*:-auto images rw overlay crash nopartscan maxpart0}
 img=/tmp/images
 . "$top/mounter/src/test/vm/lib.sh"
 
@@ -89,6 +89,15 @@ test_images() {
     modprobe nbd max_part=16 || { ko "modprobe nbd" "failed"; return; }
     for name in ${VMTEST_IMAGES:-chain-top.qcow2 delta.vmdk dynamic.vhdx dynamic.vdi evidence.E01 disk-split.001}; do
         attach_checked "$name" --transport nbd && detach_image "$name"
+    done
+}
+
+# --rw on the writable formats (VMTEST_RW_FORMATS, default qcow2 and vmdk): see check_rw.
+test_rw() {
+    local format
+    modprobe nbd max_part=16
+    for format in ${VMTEST_RW_FORMATS:-qcow2 vmdk}; do
+        check_rw "$format" nbd
     done
 }
 

@@ -84,9 +84,10 @@ test_images() {
     done
 }
 
-# --rw: writes and discards through the device change the (raw) image itself.
+# --rw: writes and discards through the device change the (raw) image itself; then the writable
+# formats (VMTEST_RW_FORMATS, default qcow2 and vmdk): see check_rw.
 test_rw() {
-    local want
+    local want format
     modprobe ublk_drv
     cp "$img/disk.raw" /tmp/rw.raw
     head -c 1M /dev/urandom > /tmp/pattern
@@ -109,6 +110,9 @@ test_rw() {
         "$vd" detach --all --force >/dev/null 2>&1
     fi
     rm -f /tmp/rw.raw
+    for format in ${VMTEST_RW_FORMATS:-qcow2 vmdk}; do
+        check_rw "$format" ublk
+    done
 }
 
 # --overlay: mkfs and writes through the device land in the overlay; the image stays as it was.

@@ -57,8 +57,8 @@ public final class TableCache {
     }
 
     /**
-     * Holds {@code table} as table {@code index} of {@code owner}, replacing what was held: a writer
-     * that has just stored a table on disk hands its new content over.
+     * Holds {@code table} as table {@code index} of {@code owner}, replacing what is held: a writer
+     * whose changed table is now on disk hands it back, so a copy loaded before the change is gone.
      */
     public void put(Object owner, long index, long[] table) {
         tables.put(new CacheKey(owner, index), table);

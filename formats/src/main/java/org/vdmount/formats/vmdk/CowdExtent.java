@@ -89,6 +89,11 @@ final class CowdExtent extends GrainExtent {
     }
 
     @Override
+    public String unwritable() {
+        return "it is a vmfsSparse (COWD) extent, which vdmount does not write";
+    }
+
+    @Override
     public String describe() {
         return "COWD v" + version + ", grain " + grainBytes + " bytes";
     }

@@ -88,6 +88,59 @@ final class Descriptor {
         return total;
     }
 
+    /**
+     * The descriptor text {@code bytes[0, end)} with its CID replaced by a new random one of the
+     * same number of hexadecimal digits (so the text keeps its length and is rewritten in place),
+     * different from the old one and from the "no parent" values; every other byte unchanged. Null
+     * when the text has no CID line with a hexadecimal value.
+     */
+    static byte[] withNewCid(byte[] bytes, int end, java.util.random.RandomGenerator random) {
+        // ISO-8859-1 maps each byte to one char and back: the text's own encoding is untouched.
+        String text = new String(bytes, 0, end, StandardCharsets.ISO_8859_1);
+        int lineStart = 0;
+        while (lineStart < text.length()) {
+            int lineEnd = text.indexOf('\n', lineStart);
+            lineEnd = lineEnd < 0 ? text.length() : lineEnd;
+            String line = text.substring(lineStart, lineEnd);
+            int eq = line.indexOf('=');
+            if (eq > 0 && line.substring(0, eq).strip().equals("CID")) {
+                int from = eq + 1;
+                while (from < line.length() && (line.charAt(from) == ' ' || line.charAt(from) == '\t'
+                        || line.charAt(from) == '"')) {
+                    from++;
+                }
+                int to = from;
+                while (to < line.length() && Character.digit(line.charAt(to), 16) >= 0) {
+                    to++;
+                }
+                int digits = to - from;
+                if (digits == 0 || digits > 8) {
+                    return null;
+                }
+                long old = Long.parseLong(line.substring(from, to), 16);
+                String fresh = newCid(old, digits, random);
+                byte[] out = bytes.clone();
+                byte[] hex = fresh.getBytes(StandardCharsets.ISO_8859_1);
+                System.arraycopy(hex, 0, out, lineStart + from, digits);
+                return out;
+            }
+            lineStart = lineEnd + 1;
+        }
+        return null;
+    }
+
+    /** A random CID of {@code digits} hex digits (no leading zero), not {@code old}, not ffffffff/fffffffe. */
+    private static String newCid(long old, int digits, java.util.random.RandomGenerator random) {
+        long low = digits == 1 ? 0 : 1L << (4 * (digits - 1));
+        long high = 1L << (4 * digits);
+        while (true) {
+            long cid = low + random.nextLong(high - low);
+            if (cid != old && cid != NO_PARENT && cid != NO_PARENT - 1) {
+                return Long.toHexString(cid);
+            }
+        }
+    }
+
     /** Whether an embedded descriptor area is empty (the extents of a split sparse disk reserve one). */
     static boolean blank(byte[] bytes) {
         for (byte b : bytes) {

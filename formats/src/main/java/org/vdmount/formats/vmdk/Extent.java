@@ -37,6 +37,31 @@ interface Extent extends Concatenation.Part, Closeable {
         return "";
     }
 
+    /**
+     * Why this extent cannot be written in place (completing "cannot be written in place: ..."), or
+     * null when it can.
+     */
+    default String unwritable() {
+        return "its kind of extent is not written by vdmount";
+    }
+
+    /**
+     * Writes all of {@code src} at {@code offset} (local); {@code base} is the extent's start in the
+     * disk and {@code beneath} what the extent's unallocated parts read as.
+     */
+    default void write(ByteBuffer src, long offset, long base, Beneath beneath) throws IOException {
+        throw new ImageException(toString(), "cannot be written in place: " + unwritable());
+    }
+
+    /** Makes {@code [offset, offset + length)} (local) read as zeros; see {@link #write}. */
+    default void discard(long offset, long length, long base, Beneath beneath) throws IOException {
+        throw new ImageException(toString(), "cannot be written in place: " + unwritable());
+    }
+
+    /** Makes every completed write durable, with the tables that find it. */
+    default void flush() throws IOException {
+    }
+
     @Override
     default void close() throws IOException {
     }

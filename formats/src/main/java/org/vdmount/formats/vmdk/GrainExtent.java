@@ -1,6 +1,8 @@
 package org.vdmount.formats.vmdk;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import org.vdmount.formats.ImageException;
@@ -25,6 +27,12 @@ abstract class GrainExtent implements Extent {
     static final long UNKNOWN = -3;
     /** A directory entry with no table: every grain it covers is unallocated. */
     static final long[] NO_TABLE = new long[0];
+    /**
+     * Table entries and directory entries of a writable extent change while other threads read
+     * them: they are set with release and read with acquire, so a reader that sees a new grain's
+     * entry sees the grain's bytes written too.
+     */
+    static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(long[].class);
 
     protected final Storage storage;
     protected final long fileSize;
@@ -48,6 +56,24 @@ abstract class GrainExtent implements Extent {
 
     /** The decoded entries of grain table {@code index}, or {@link #NO_TABLE}. */
     protected abstract long[] loadTable(long index) throws IOException;
+
+    /**
+     * Grain table {@code index} as it stands now: a writable extent holds the tables it changed
+     * and has not yet written back; the others come from the shared cache.
+     */
+    protected long[] table(long index) throws IOException {
+        return cachedTable(index);
+    }
+
+    /** Grain table {@code index} from the shared cache, loaded from the file when not held. */
+    protected final long[] cachedTable(long index) throws IOException {
+        return tables.get(this, index, () -> loadTable(index));
+    }
+
+    /** Hands a table written back to the file to the shared cache, in place of any older copy. */
+    protected final void cacheTable(long index, long[] table) {
+        tables.put(this, index, table);
+    }
 
     /** Whether allocated grains are stored deflated (streamOptimized). */
     protected boolean compressed() {
@@ -90,7 +116,7 @@ abstract class GrainExtent implements Extent {
                 break;
             }
             if (index != current) {
-                table = tables.get(this, index, () -> loadTable(index));
+                table = table(index);
                 current = index;
             }
             if (table.length == 0) {
@@ -101,7 +127,7 @@ abstract class GrainExtent implements Extent {
             }
             int within = (int) (pos - grain * grainBytes);
             long n = Math.min(grainBytes - within, end - pos);
-            long where = table[(int) (grain - index * tableEntries)];
+            long where = (long) ENTRY.getAcquire(table, (int) (grain - index * tableEntries));
             if (where == UNALLOCATED) {
                 merger.add(RunKind.BACKING, base + pos, n, null, 0);
             } else if (where == ZEROED) {

@@ -10,7 +10,8 @@ import org.vdmount.formats.cache.TableCache;
  * A hosted sparse extent (KDMV): monolithicSparse, twoGbMaxExtentSparse, streamOptimized and
  * Workstation snapshot deltas. Grain directory and table entries are 32-bit sector numbers; a table
  * entry of 1 marks a zeroed grain. The directory entry used for each table is the primary one
- * unless it points outside the file, then the redundant copy's.
+ * unless it points outside the file, then the redundant copy's. Opened for writing (uncompressed
+ * extents only), a {@link GrainWriter} allocates grains and keeps both copies of the tables.
  */
 final class HostedSparseExtent extends GrainExtent {
     /**
@@ -20,20 +21,31 @@ final class HostedSparseExtent extends GrainExtent {
     private static final long MAX_DIRECTORY_ENTRIES = 1L << 21;
 
     private final SparseHeader header;
+    /** Byte offset of each grain table, 0 for none; a writer adds the tables it creates. */
     private final long[] directory;
+    private final GrainWriter writer;
 
-    private HostedSparseExtent(Storage storage, SparseHeader header, long length, long[] directory, TableCache tables)
-            throws IOException {
+    /**
+     * @param redundant for writing, the redundant directory's table offsets (empty when the header
+     *                  has none); null to read only
+     */
+    private HostedSparseExtent(Storage storage, SparseHeader header, long length, long[] directory,
+            long[] redundant, TableCache tables) throws IOException {
         super(storage, length, (int) (header.grainSize() * 512), header.numGTEsPerGT(), directory.length, tables);
         this.header = header;
         this.directory = directory;
+        this.writer = redundant == null ? null
+                : new GrainWriter(this, storage, header, directory, redundant.length == 0 ? null : redundant);
     }
 
     SparseHeader header() {
         return header;
     }
 
-    /** Opens the extent in {@code storage}; {@code length} is its size in the disk, in bytes. */
+    /**
+     * Opens the extent in {@code storage}; {@code length} is its size in the disk, in bytes. When the
+     * storage is open for writing and the extent is one that can be written, writes are taken.
+     */
     static HostedSparseExtent open(Storage storage, SparseHeader header, long length, TableCache tables)
             throws IOException {
         long coverage = header.grainSize() * header.numGTEsPerGT();
@@ -42,8 +54,61 @@ final class HostedSparseExtent extends GrainExtent {
             throw new ImageException(storage.name(), "capacity of " + header.capacity()
                     + " sectors needs " + entries + " grain tables; refusing more than " + MAX_DIRECTORY_ENTRIES);
         }
+        if (writable(storage, header)) {
+            return openForWriting(storage, header, length, (int) entries, tables);
+        }
         long[] directory = loadDirectory(storage, header, (int) entries);
-        return new HostedSparseExtent(storage, header, length, directory, tables);
+        return new HostedSparseExtent(storage, header, length, directory, null, tables);
+    }
+
+    /** Whether writes can go to this extent: its file is open for writing and it is not a stream. */
+    private static boolean writable(Storage storage, SparseHeader header) {
+        return storage.writable() && streamReason(header) == null;
+    }
+
+    private static String streamReason(SparseHeader header) {
+        if (header.compressed() || header.markers() || header.fromFooter()) {
+            return "it is a streamOptimized extent, whose grains are compressed and written once, as a stream";
+        }
+        return null;
+    }
+
+    /**
+     * A writer keeps both directories in step, so both must be sound: every primary entry inside the
+     * file, and the redundant directory (when the header has one) naming a table exactly where the
+     * primary does. A damaged directory is read (the readable copy) but never written.
+     */
+    private static HostedSparseExtent openForWriting(Storage storage, SparseHeader header, long length, int entries,
+            TableCache tables) throws IOException {
+        long size = storage.size();
+        long tableBytes = 4L * header.numGTEsPerGT();
+        long[] primary = readDirectory(storage, header.gdOffset(), entries, size);
+        boolean hasRedundant = (header.flags() & SparseHeader.FLAG_REDUNDANT_GD) != 0 && header.rgdOffset() > 0;
+        long[] redundant = hasRedundant ? readDirectory(storage, header.rgdOffset(), entries, size) : null;
+        String damage = primary == null ? "the grain directory lies outside the file"
+                : hasRedundant && redundant == null ? "the redundant grain directory lies outside the file" : null;
+        for (int i = 0; damage == null && i < entries; i++) {
+            long p = primary[i];
+            long r = redundant == null ? 0 : redundant[i];
+            if (p != 0 && !tableInFile(p, tableBytes, size) || r != 0 && !tableInFile(r, tableBytes, size)) {
+                damage = "grain table " + i + " lies outside the file";
+            } else if (redundant != null && (p == 0) != (r == 0)) {
+                damage = "grain table " + i + " is in one grain directory but not in the other";
+            }
+        }
+        if (damage != null) {
+            throw new ImageException(storage.name(), "cannot be written in place: " + damage
+                    + " (qemu-img check tells more); --overlay FILE keeps the writes in a separate file");
+        }
+        long[] directory = new long[entries];
+        long[] copies = redundant == null ? new long[0] : new long[entries];
+        for (int i = 0; i < entries; i++) {
+            directory[i] = primary[i] * 512;
+            if (redundant != null) {
+                copies[i] = redundant[i] * 512;
+            }
+        }
+        return new HostedSparseExtent(storage, header, length, directory, copies, tables);
     }
 
     private static long[] loadDirectory(Storage storage, SparseHeader header, int entries) throws IOException {
@@ -96,7 +161,7 @@ final class HostedSparseExtent extends GrainExtent {
 
     @Override
     protected long[] loadTable(long index) throws IOException {
-        long at = directory[(int) index];
+        long at = (long) ENTRY.getAcquire(directory, (int) index);
         if (at == 0) {
             return NO_TABLE;
         }
@@ -117,6 +182,21 @@ final class HostedSparseExtent extends GrainExtent {
     }
 
     @Override
+    protected long[] table(long index) throws IOException {
+        long[] held = writer == null ? null : writer.pinned(index);
+        return held != null ? held : cachedTable(index);
+    }
+
+    /** For the writer: the table as the cache holds it, and the table it has written back. */
+    long[] tableFromCache(long index) throws IOException {
+        return cachedTable(index);
+    }
+
+    void tableWritten(long index, long[] table) {
+        cacheTable(index, table);
+    }
+
+    @Override
     protected boolean compressed() {
         return header.compressed();
     }
@@ -124,6 +204,48 @@ final class HostedSparseExtent extends GrainExtent {
     @Override
     protected boolean markers() {
         return header.markers();
+    }
+
+    @Override
+    public String unwritable() {
+        String stream = streamReason(header);
+        if (stream != null) {
+            return stream;
+        }
+        return writer == null ? "its file is open read-only" : null;
+    }
+
+    @Override
+    public void write(ByteBuffer src, long offset, long base, Beneath beneath) throws IOException {
+        if (writer == null) {
+            throw new ImageException(toString(), "cannot be written in place: " + unwritable());
+        }
+        writer.write(src, offset, base, beneath);
+    }
+
+    @Override
+    public void discard(long offset, long length, long base, Beneath beneath) throws IOException {
+        if (writer == null) {
+            throw new ImageException(toString(), "cannot be written in place: " + unwritable());
+        }
+        writer.discard(offset, length, base, beneath);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (writer != null) {
+            writer.flush();
+        }
+    }
+
+    /** A writer's tables not yet written back are written before the file closes. */
+    @Override
+    public void close() throws IOException {
+        try {
+            flush();
+        } finally {
+            super.close();
+        }
     }
 
     @Override

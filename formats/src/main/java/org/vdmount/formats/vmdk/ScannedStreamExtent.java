@@ -157,6 +157,11 @@ final class ScannedStreamExtent extends GrainExtent {
     }
 
     @Override
+    public String unwritable() {
+        return "it is a streamOptimized extent, whose grains are compressed and written once, as a stream";
+    }
+
+    @Override
     public String describe() {
         return "KDMV stream without footer, " + grains.length + " grains found by walking the markers"
                 + (complete ? "" : ", cut short");

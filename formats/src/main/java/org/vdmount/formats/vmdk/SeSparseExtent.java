@@ -165,6 +165,11 @@ final class SeSparseExtent extends GrainExtent {
     }
 
     @Override
+    public String unwritable() {
+        return "it is a seSparse extent, whose journal and allocation maps vdmount does not write";
+    }
+
+    @Override
     public String describe() {
         return "seSparse, grain " + grainBytes + " bytes";
     }

@@ -13,11 +13,16 @@ import org.vdmount.formats.VirtualDisk;
  * VMware virtual disks: text descriptors (stand-alone or embedded), FLAT/VMFS, ZERO and NOACCESS
  * extents, hosted sparse extents (KDMV v1-3, streamOptimized with compressed grains and markers),
  * COWD (vmfsSparse) and seSparse extents, and snapshot chains through {@code parentFileNameHint}.
+ * Opened for writing, hosted sparse extents (not streamOptimized) and FLAT/VMFS extents are written
+ * in place ({@link GrainWriter}, {@link SimpleExtent}) and the CID changes ({@link ContentId}); the
+ * other kinds are refused by name.
  *
  * <p>References followed: VMware "Virtual Disk Format 5.0" technical note (descriptor grammar,
  * hosted sparse header, grain directory and tables, stream-optimized markers and footer); QEMU's
  * {@code block/vmdk.c} documentation of COWD and seSparse layouts (as public descriptions of the
- * on-disk structures, not as code); RFC 1950/1951 for the zlib-wrapped deflate of compressed grains.
+ * on-disk structures, not as code), and for writing its behaviour: grains appended at the end of the
+ * file, the redundant grain tables updated with the primary ones, a new CID on the first write of
+ * each open; RFC 1950/1951 for the zlib-wrapped deflate of compressed grains.
  */
 public final class VmdkFormat implements ImageFormat {
 

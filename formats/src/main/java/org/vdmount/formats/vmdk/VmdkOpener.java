@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -18,6 +19,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.cache.TableCache;
 import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 
 /** Opens one VMDK file: finds its descriptor, opens every extent and the parent, builds the info. */
 final class VmdkOpener {
@@ -28,11 +30,14 @@ final class VmdkOpener {
     private final List<ExtentLine> lines = new ArrayList<>();
     private final List<Closeable> others = new ArrayList<>();
     private final Set<String> files = new LinkedHashSet<>();
+    /** Whether writes were asked for: the top image only; a parent is always read-only. */
+    private final boolean writable;
     private long fileBytes;
 
     VmdkOpener(Storage storage, OpenContext context) {
         this.storage = storage;
         this.context = context;
+        this.writable = context.isTop() && context.options().writable();
     }
 
     VirtualDisk open() throws IOException {
@@ -41,17 +46,26 @@ final class VmdkOpener {
         try {
             files.add(storage.name());
             fileBytes += storage.size();
+            if (writable && storage.path().isPresent()) {
+                // Locked as qemu locks what it writes: the descriptor (its CID changes) and, below,
+                // every extent file written; qemu and vdmount then refuse each other.
+                others.add(ImageLock.forWriting(storage.path().get(), storage.name()));
+            }
             ByteBuffer head = ByteBuffer.allocate((int) Math.min(16, storage.size())).order(ByteOrder.LITTLE_ENDIAN);
             storage.readFully(head, 0);
             head.flip();
             int magic = head.remaining() >= 4 ? head.getInt(0) : 0;
             Descriptor descriptor;
             DiskInfo info;
+            long descriptorAt = 0;
+            long descriptorRoom = 0;
             if (magic == SparseHeader.MAGIC) {
                 SparseHeader header = SparseHeader.read(storage);
                 byte[] embedded = header.hasDescriptor() ? embeddedDescriptor(header) : null;
                 if (embedded != null && !Descriptor.blank(embedded)) {
                     descriptor = Descriptor.parse(embedded, storage.name());
+                    descriptorAt = header.descriptorOffset() * 512;
+                    descriptorRoom = embedded.length;
                     storageUsed = openExtents(descriptor, true);
                 } else {
                     descriptor = null;
@@ -70,8 +84,13 @@ final class VmdkOpener {
                 lines.add(null);
                 storageUsed = true;
             } else {
-                descriptor = Descriptor.parse(textDescriptor(), storage.name());
+                byte[] text = textDescriptor();
+                descriptor = Descriptor.parse(text, storage.name());
+                descriptorRoom = text.length;
                 storageUsed = openExtents(descriptor, false);
+            }
+            if (writable) {
+                refuseUnwritable();
             }
             if (!storageUsed) {
                 others.add(storage);
@@ -80,7 +99,9 @@ final class VmdkOpener {
                 parent = openParent(descriptor);
             }
             info = VmdkInfo.describe(storage.name(), descriptor, extents, lines, parent, files, fileBytes);
-            return new VmdkDisk(new Concatenation<>(extents), lines, parent, info, others);
+            ContentId cid = !writable ? null : descriptor == null ? ContentId.none()
+                    : new ContentId(storage, descriptorAt, descriptorRoom, info);
+            return new VmdkDisk(new Concatenation<>(extents), lines, parent, info, others, cid);
         } catch (IOException | RuntimeException e) {
             for (Extent x : extents) {
                 closeQuietly(x);
@@ -156,7 +177,33 @@ final class VmdkOpener {
 
     private Extent flat(ExtentLine line, Storage file, long length) throws IOException {
         long start = line.offset() * 512;
-        return SimpleExtent.flat(length, file, start);
+        String unwritable = null;
+        if (!line.type().equals("FLAT") && !line.type().equals("VMFS")) {
+            unwritable = "it is a raw device map (" + line.type() + "), which vdmount does not write";
+        } else if (!line.access().equals("RW")) {
+            unwritable = "the descriptor marks it " + line.access() + " (" + line.cite() + ")";
+        }
+        return SimpleExtent.flat(length, file, start, unwritable);
+    }
+
+    /**
+     * Refuses, when writes were asked for, a disk whose RW extents cannot take them (streamOptimized,
+     * vmfsSparse, seSparse, raw device maps), naming the file and the way that works instead.
+     * Extents the descriptor itself marks RDONLY, NOACCESS or ZERO are no reason to refuse: a write
+     * that reaches one fails, as it would in VMware.
+     */
+    private void refuseUnwritable() throws ImageException {
+        for (int i = 0; i < extents.size(); i++) {
+            ExtentLine line = lines.get(i);
+            if (line != null && (!line.access().equals("RW") || line.zero())) {
+                continue;
+            }
+            String why = extents.get(i).unwritable();
+            if (why != null) {
+                throw new ImageException(extents.get(i).toString(), "cannot be written in place: " + why
+                        + "; --overlay FILE keeps the writes in a separate file");
+            }
+        }
     }
 
     /** A sparse extent of any kind: the file's magic says which, whatever the descriptor's type word. */
@@ -197,7 +244,11 @@ final class VmdkOpener {
         Path path = context.find(storage, RelatedFile.of("extent file", line.file())
                 .written(line.file(), null)
                 .wantedBy("wanted by " + line.cite()));
-        FileStorage file = FileStorage.openReadOnly(path, path.toString());
+        boolean written = writable && line.access().equals("RW");
+        FileStorage file = FileStorage.open(path, path.toString(), written);
+        if (written && !(storage.path().isPresent() && Files.isSameFile(path, storage.path().get()))) {
+            others.add(ImageLock.forWriting(path, path.toString()));
+        }
         files.add(file.name());
         fileBytes += file.size();
         return file;

@@ -157,6 +157,28 @@ class OverlayCommitTest {
     }
 
     @Test
+    void commitIntoVmdk() throws Exception {
+        Path raw = rawBase();
+        Path vmdk = dir.resolve("base.vmdk");
+        TestImages.qemuImg(dir, "convert", "-O", "vmdk", raw.toString(), vmdk.toString());
+        Path overlay = dir.resolve("changes.qcow2");
+        byte[] model = writeThrough(vmdk, overlay, Files.readAllBytes(raw), 6);
+        OverlayCommit.Result result = OverlayCommit.commit(overlay, false, new OverlayCommit.Progress() {
+            @Override
+            public void start(long total) {
+            }
+
+            @Override
+            public void advance(long bytes) {
+            }
+        }, w -> { });
+        assertEquals("vmdk", result.backingFormat());
+        assertChecksClean(vmdk);
+        assertArrayEquals(model, qemuBytes(vmdk, "vmdk"), "qemu reads the committed VMDK as written");
+        assertArrayEquals(model, qemuBytes(overlay, "qcow2"), "the emptied overlay reads the image");
+    }
+
+    @Test
     void commitRefusesEvidenceAndFormatsWithoutAWriter() throws Exception {
         byte[] bytes = TestImages.pattern(SIZE, 13);
         Path first = dir.resolve("disk.001");

@@ -58,7 +58,7 @@ public final class WritableDisks {
         if (open.writable() && !disk.writable()) {
             disk.close();
             throw new UserError(image + ": vdmount cannot write " + disk.info().format()
-                    + " images in place yet (it writes raw and qcow2); use --overlay FILE to keep the writes"
+                    + " images in place yet (it writes raw, qcow2 and VMDK); use --overlay FILE to keep the writes"
                     + " in a separate file");
         }
         return disk;

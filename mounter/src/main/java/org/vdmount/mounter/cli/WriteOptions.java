@@ -11,8 +11,9 @@ final class WriteOptions {
     boolean readOnly;
 
     @Option(names = "--rw", description = "Take writes and let them change the image itself. Writable in place: "
-            + "raw images and qcow2 (v2 and v3; the top image only, backing files stay untouched; internal "
-            + "snapshots are kept intact). Other formats: use --overlay. Never use it on evidence.")
+            + "raw images, qcow2 (v2 and v3; internal snapshots are kept intact) and VMDK (monolithicSparse, "
+            + "twoGbMaxExtentSparse, snapshot deltas, flat extents): the top image only, backing files and "
+            + "parents stay untouched. Other formats: use --overlay. Never use it on evidence.")
     boolean readWrite;
 
     @Option(names = "--overlay", paramLabel = "FILE", description = "Take writes and keep them in FILE, a qcow2 file "

@@ -251,6 +251,34 @@ class FuseAttachTest {
         assertTrue(listing.contains("kept"), listing);
     }
 
+    /**
+     * A VMDK (monolithicSparse) attached --rw: a file written through the partition's file system is
+     * in the image, which qemu finds clean and reads with the file in it.
+     */
+    @Test
+    void rwWritesAVmdkImageThroughAPartition() throws Exception {
+        Path files = sampleFiles();
+        Path raw = partitionedExt4Image(dir.resolve("vm.raw"), files);
+        Path image = dir.resolve("vm.vmdk");
+        Shell.run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", raw.toString(), image.toString());
+        Path mnt = Files.createDirectory(dir.resolve("mnt"));
+        AttachedDevice p1 = attachWritable(image, "--rw");
+        Shell.run("mount", p1.path(), mnt.toString());
+        try {
+            Files.writeString(mnt.resolve("new.txt"), "kept in the vmdk\n");
+            Files.write(mnt.resolve("big.bin"), new byte[3 << 20]);
+        } finally {
+            Shell.run("umount", mnt.toString());
+        }
+        assertEquals(0, vdmount("detach", "--all").status);
+        Shell.run("qemu-img", "check", image.toString());
+        Path back = dir.resolve("back.raw");
+        Shell.run("qemu-img", "convert", "-f", "vmdk", "-O", "raw", image.toString(), back.toString());
+        Shell.run("e2fsck", "-fn", back + "?offset=" + MIB);
+        String listing = Shell.run("debugfs", "-R", "cat /new.txt", "-f", "/dev/null", back + "?offset=" + MIB);
+        assertTrue(listing.contains("kept in the vmdk"), listing);
+    }
+
     /** Attaches {@code image} over FUSE with the given write option; returns partition 1, checked to be writable. */
     private AttachedDevice attachWritable(Path image, String... writeOption) throws Exception {
         List<String> args = new java.util.ArrayList<>(List.of("attach", "--transport", "fuse"));
