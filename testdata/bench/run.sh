@@ -1,7 +1,8 @@
 #!/bin/bash
 # make bench: every figure of vdmount against the tool it replaces, on this host, as one table:
 # start-up, copy, hashing and memory on every Java the launcher finds (see lib.sh for how runs
-# alternate and what the ratio and its spread are), then NBD and FUSE throughput.
+# alternate and what the ratio and its spread are), then NBD (reads, qcow2 writes, TLS) and FUSE
+# throughput.
 #   BENCH_RUNS (5): alternating runs per figure; BENCH_SIZES ("768 4096"): copy image sizes, MiB.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,6 +23,9 @@ BENCH_SIZES=${sizes%% *} "$here/copy.sh" # the small images first: the large one
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 "$here/nbd.sh"
+echo
+echo "== NBD writes into qcow2: vdmount serve --rw vs qemu-nbd (fio nbd engine) =="
+"$here/nbd-write.sh"
 echo
 echo "== NBD over TLS: vdmount serve --tls-creds vs qemu-nbd --tls-creds (fio nbd engine, nbds://) =="
 "$here/nbd-tls.sh"
