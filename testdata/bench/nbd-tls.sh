@@ -15,6 +15,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/testdata/bench/nbd-lib.sh"
 RUNTIME=${1:-5}
 VDMOUNT=$top/bin/vdmount
 SIZE_MIB=${BENCH_SIZE_MIB:-512}
@@ -70,13 +71,6 @@ for who in server client; do
 done
 chmod -R a+rX "$WORK/home"
 
-wait_for_port() {
-    for _ in $(seq 1 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
@@ -95,11 +89,6 @@ run_fio() {
     }' <<< "$line"
 }
 
-best() {
-    if [ -z "$1" ]; then echo "$2"; return; fi
-    read -r a _ <<< "$1"; read -r b _ <<< "$2"
-    if [ "$a" -ge "$b" ]; then echo "$1"; else echo "$2"; fi
-}
 
 cat "$image" > /dev/null
 "$VDMOUNT" serve --port "$PORT_VD" --tls-creds "$WORK/server" "$image" > "$WORK/vd.out" 2> "$WORK/vd.err" &

@@ -16,6 +16,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/testdata/bench/nbd-lib.sh"
 RUNTIME=${1:-5}
 VDMOUNT=$top/bin/vdmount
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
@@ -36,13 +37,6 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
-wait_for_port() {
-    for _ in $(seq 1 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # Starts SERVER on a new empty qcow2 image; sets PID and URI.
 start() {
@@ -82,11 +76,6 @@ measure() { # server rw bs iodepth
     echo "$result"
 }
 
-best() {
-    if [ -z "$1" ]; then echo "$2"; return; fi
-    read -r a _ <<< "$1"; read -r b _ <<< "$2"
-    if [ "$a" -ge "$b" ]; then echo "$1"; else echo "$2"; fi
-}
 
 declare -A RESULT
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

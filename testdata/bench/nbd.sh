@@ -14,6 +14,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/testdata/bench/nbd-lib.sh"
 RUNTIME=${1:-5}
 VDMOUNT=$top/bin/vdmount
 SIZE_MIB=${BENCH_SIZE_MIB:-512}
@@ -51,13 +52,6 @@ stop_servers() {
 }
 trap 'stop_servers; rm -rf "$WORK"' EXIT
 
-wait_for_port() {
-    for _ in $(seq 1 100); do
-        if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
 
 # CPU time (user + system, all threads) a process has used, in clock ticks.
 cpu_ticks() {
@@ -82,12 +76,6 @@ run_fio() {
     }' <<< "$line"
 }
 
-# Keeps the better of two results (by the first field).
-best() {
-    if [ -z "$1" ]; then echo "$2"; return; fi
-    read -r a _ <<< "$1"; read -r b _ <<< "$2"
-    if [ "$a" -ge "$b" ]; then echo "$1"; else echo "$2"; fi
-}
 
 declare -A RESULT
 FORMATS=()
