@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine;
 
 /** {@code vdmount serve} as a user runs it: options, messages, readiness lines, signals. */
@@ -227,27 +229,33 @@ class NbdServeCommandTest {
     }
 
     /**
-     * A split sparse VMDK served --rw, qemu-io the client: its writes (unaligned, across grains) are
-     * in the image after the server ends, which qemu finds clean.
+     * An image served --rw, qemu-io the client: its writes (unaligned, across clusters and grains),
+     * write-zeroes and discards are in the image after the server ends, which qemu finds clean. A
+     * split sparse VMDK, a qcow2 v3 and a qcow2 v2 (zeroes written, not zero clusters).
      */
-    @Test
-    void readWriteVmdkExport() throws Exception {
-        Path vmdk = dir.resolve("served.vmdk");
-        run("qemu-img", "create", "-q", "-f", "vmdk", "-o", "subformat=twoGbMaxExtentSparse", vmdk.toString(), "64M");
+    @ParameterizedTest
+    @CsvSource({"served.vmdk, vmdk, subformat=twoGbMaxExtentSparse", "served.qcow2, qcow2, compat=1.1",
+        "served-v2.qcow2, qcow2, compat=0.10"})
+    void readWriteExport(String name, String format, String options) throws Exception {
+        Path image = dir.resolve(name);
+        run("qemu-img", "create", "-q", "-f", format, "-o", options, image.toString(), "64M");
+        run("qemu-io", "-f", format, "-c", "write -P 0x5a 0 1M", image.toString());
         List<String> lines = new java.util.ArrayList<>();
-        Process p = start(lines, "--port", "0", "--rw", vmdk.toString());
+        Process p = start(lines, "--port", "0", "--rw", image.toString());
         try {
             String uri = lines.get(0).split(" ")[0];
-            run("qemu-io", "-f", "raw", "-c", "write -P 0xab 61440 131072", "-c", "write -P 0xcd 40M 512", uri);
-            String back = run("qemu-io", "-f", "raw", "-c", "read -P 0xab 61440 131072", uri);
+            run("qemu-io", "-f", "raw", "-c", "write -P 0xab 61440 131072", "-c", "write -P 0xcd 40M 512",
+                    "-c", "write -z 512k 64k", "-c", "discard 768k 128k", "-c", "flush", uri);
+            String back = run("qemu-io", "-f", "raw", "-c", "read -P 0xab 61440 131072", "-c", "read -P 0 512k 64k", uri);
             assertFalse(back.contains("Pattern verification failed"), back);
         } finally {
             p.destroy();
         }
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
-        run("qemu-img", "check", vmdk.toString());
-        String back = run("qemu-io", "-f", "vmdk", "-r", "-c", "read -P 0xab 61440 131072", "-c", "read -P 0xcd 40M 512",
-                "-c", "read -P 0 0 61440", vmdk.toString());
+        run("qemu-img", "check", image.toString());
+        String back = run("qemu-io", "-f", format, "-r", "-c", "read -P 0xab 61440 131072", "-c", "read -P 0xcd 40M 512",
+                "-c", "read -P 0x5a 0 61440", "-c", "read -P 0x5a 192k 320k", "-c", "read -P 0 512k 64k",
+                "-c", "read -P 0 768k 128k", "-c", "read -P 0x5a 896k 128k", "-c", "read -P 0 1M 1M", image.toString());
         assertFalse(back.contains("Pattern verification failed"), "the writes are in the image: " + back);
     }
 
