@@ -21,6 +21,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.vdmount.mounter.cli.VdmountCommand;
 import org.vdmount.mounter.transport.AttachedDevice;
 
@@ -252,20 +254,21 @@ class FuseAttachTest {
     }
 
     /**
-     * A VMDK (monolithicSparse) attached --rw: a file written through the partition's file system is
-     * in the image, which qemu finds clean and reads with the file in it.
+     * A VMDK (monolithicSparse) or a qcow2 attached --rw: a file written through the partition's
+     * file system is in the image, which qemu finds clean and reads with the file in it.
      */
-    @Test
-    void rwWritesAVmdkImageThroughAPartition() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"vmdk", "qcow2"})
+    void rwWritesAnImageThroughAPartition(String format) throws Exception {
         Path files = sampleFiles();
         Path raw = partitionedExt4Image(dir.resolve("vm.raw"), files);
-        Path image = dir.resolve("vm.vmdk");
-        Shell.run("qemu-img", "convert", "-f", "raw", "-O", "vmdk", raw.toString(), image.toString());
+        Path image = dir.resolve("vm." + format);
+        Shell.run("qemu-img", "convert", "-f", "raw", "-O", format, raw.toString(), image.toString());
         Path mnt = Files.createDirectory(dir.resolve("mnt"));
         AttachedDevice p1 = attachWritable(image, "--rw");
         Shell.run("mount", p1.path(), mnt.toString());
         try {
-            Files.writeString(mnt.resolve("new.txt"), "kept in the vmdk\n");
+            Files.writeString(mnt.resolve("new.txt"), "kept in the " + format + "\n");
             Files.write(mnt.resolve("big.bin"), new byte[3 << 20]);
         } finally {
             Shell.run("umount", mnt.toString());
@@ -273,10 +276,10 @@ class FuseAttachTest {
         assertEquals(0, vdmount("detach", "--all").status);
         Shell.run("qemu-img", "check", image.toString());
         Path back = dir.resolve("back.raw");
-        Shell.run("qemu-img", "convert", "-f", "vmdk", "-O", "raw", image.toString(), back.toString());
+        Shell.run("qemu-img", "convert", "-f", format, "-O", "raw", image.toString(), back.toString());
         Shell.run("e2fsck", "-fn", back + "?offset=" + MIB);
         String listing = Shell.run("debugfs", "-R", "cat /new.txt", "-f", "/dev/null", back + "?offset=" + MIB);
-        assertTrue(listing.contains("kept in the vmdk"), listing);
+        assertTrue(listing.contains("kept in the " + format), listing);
     }
 
     /** Attaches {@code image} over FUSE with the given write option; returns partition 1, checked to be writable. */
