@@ -43,6 +43,17 @@ public final class OverlayCommit {
 
     /** Reports the bytes to merge once, then the bytes merged as it goes. */
     public interface Progress {
+        /** For callers that show nothing. */
+        Progress NONE = new Progress() {
+            @Override
+            public void start(long totalBytes) {
+            }
+
+            @Override
+            public void advance(long bytes) {
+            }
+        };
+
         void start(long totalBytes);
 
         void advance(long bytes);

@@ -140,15 +140,7 @@ class OverlayCommitTest {
         Path overlay = dir.resolve("changes.qcow2");
         byte[] model = writeThrough(qcow2, overlay, Files.readAllBytes(raw), 4);
         byte[] overlayBefore = Files.readAllBytes(overlay);
-        OverlayCommit.Result result = OverlayCommit.commit(overlay, true, new OverlayCommit.Progress() {
-            @Override
-            public void start(long total) {
-            }
-
-            @Override
-            public void advance(long bytes) {
-            }
-        }, w -> { });
+        OverlayCommit.Result result = OverlayCommit.commit(overlay, true, OverlayCommit.Progress.NONE, w -> { });
         assertFalse(result.emptied());
         assertEquals("qcow2", result.backingFormat());
         assertChecksClean(qcow2);
@@ -163,15 +155,7 @@ class OverlayCommitTest {
         TestImages.qemuImg(dir, "convert", "-O", "vmdk", raw.toString(), vmdk.toString());
         Path overlay = dir.resolve("changes.qcow2");
         byte[] model = writeThrough(vmdk, overlay, Files.readAllBytes(raw), 6);
-        OverlayCommit.Result result = OverlayCommit.commit(overlay, false, new OverlayCommit.Progress() {
-            @Override
-            public void start(long total) {
-            }
-
-            @Override
-            public void advance(long bytes) {
-            }
-        }, w -> { });
+        OverlayCommit.Result result = OverlayCommit.commit(overlay, false, OverlayCommit.Progress.NONE, w -> { });
         assertEquals("vmdk", result.backingFormat());
         assertChecksClean(vmdk);
         assertArrayEquals(model, qemuBytes(vmdk, "vmdk"), "qemu reads the committed VMDK as written");
@@ -230,14 +214,6 @@ class OverlayCommitTest {
     }
 
     private static void commit(Path overlay) throws IOException {
-        OverlayCommit.commit(overlay, false, new OverlayCommit.Progress() {
-            @Override
-            public void start(long total) {
-            }
-
-            @Override
-            public void advance(long bytes) {
-            }
-        }, w -> { });
+        OverlayCommit.commit(overlay, false, OverlayCommit.Progress.NONE, w -> { });
     }
 }
