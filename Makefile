@@ -33,7 +33,7 @@ STARTUP_CACHE = mounter/target/startup-cache.stamp
 JAR_SOURCES := $(shell find pom.xml formats mounter picocli -path '*/target' -prune -o -path '*/src/test' -prune \
 	-o -type f \( -name '*.java' -o -name pom.xml -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
-.PHONY: crashtest-qcow2 all jar kmod kmod-all test javatest guest-suites guest-prep vmtest vmtest-java vmtest-nbd vmtest-ublk vmbench bench demo deps test-deps install uninstall clean sample
+.PHONY: crashtest-qcow2 crashtest-serve all jar kmod kmod-all test javatest guest-suites guest-prep vmtest vmtest-java vmtest-nbd vmtest-ublk vmbench bench demo deps test-deps install uninstall clean sample
 
 all: jar kmod
 
@@ -216,6 +216,14 @@ sample:
 crashtest-qcow2:
 	mvn -B -q -pl formats -am test -Dtest=Qcow2CrashTest -Dsurefire.failIfNoSpecifiedTests=false \
 		-Dvdmount.crashRuns=$(or $(CRASH_RUNS),50)
+
+# kill -9 of `vdmount serve --rw` under a random NBD write stream, CRASH_RUNS times (default 50) for
+# each kind of image (qcow2 v3 with a backing file, qcow2 v2, compressed qcow2, monolithicSparse
+# VMDK; CRASH_IMAGES=QCOW2_V2,... for some), a fresh image every 10 kills; it prints a summary
+# table (the unit suite kills 3 times each).
+crashtest-serve:
+	mvn -B -q -pl formats,mounter -am test -Dtest=ServeKillTest -Dsurefire.failIfNoSpecifiedTests=false \
+		-Dvdmount.crashRuns=$(or $(CRASH_RUNS),50) -Dvdmount.crashImages=$(CRASH_IMAGES)
 
 install: jar
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vdmount
