@@ -32,6 +32,14 @@ final class KillTally {
         if (tallies.size() > 1) {
             b.append(total.row(format, "total"));
         }
+        b.append("""
+                in-flush: kills with a FLUSH sent and not yet answered
+                flushed-ops, flushed-sect: operations acknowledged before an acknowledged FLUSH (or with
+                  FUA), and their sectors, checked in the image after the kill
+                leaky: qemu-img checks that reported leaked clusters only (leaked-cl of them in all)
+                corruptions: qemu-img checks that reported errors
+                lost: kills after which a flushed write was missing or a sector held what no write put there
+                """);
         return b.toString();
     }
 

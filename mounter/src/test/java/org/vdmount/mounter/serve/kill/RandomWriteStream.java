@@ -24,7 +24,12 @@ final class RandomWriteStream {
     private static final int CLUSTER_SECTORS = 65536 / SECTOR;
     private static final long FLUSH_COOKIE = 1L << 62;
 
-    /** What one server's life saw. */
+    /**
+     * What one server's life saw.
+     *
+     * @param flushes       the FLUSH requests acknowledged
+     * @param killedInFlush the server died with a FLUSH sent and not answered
+     */
     record Outcome(int sent, int acknowledged, int flushes, boolean killedInFlush) {
     }
 
@@ -46,7 +51,7 @@ final class RandomWriteStream {
         int sent = 0;
         int acknowledged = 0;
         int flushes = 0;
-        boolean inFlush = false;
+        boolean flushPending = false;
         int window = 1 + random.nextInt(8);
         ArrayDeque<Integer> inFlight = new ArrayDeque<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -68,13 +73,15 @@ final class RandomWriteStream {
                     int covered = history.sentCount();
                     client.queue(CMD_FLUSH, 0, FLUSH_COOKIE + flushes, 0, 0, null);
                     client.send();
-                    flushes++;
-                    if (flushes == killAtFlush) {
-                        inFlush = true;
-                        LockSupport.parkNanos(random.nextInt(3_000_000));
+                    flushPending = true;
+                    if (flushes + 1 == killAtFlush) {
+                        // Early in the flush, or later, while the metadata is being written.
+                        LockSupport.parkNanos(random.nextInt(random.nextBoolean() ? 3_000_000 : 30_000_000));
                         server.kill();
                     }
-                    check(client.reply(), FLUSH_COOKIE + flushes - 1, "FLUSH");
+                    check(client.reply(), FLUSH_COOKIE + flushes, "FLUSH");
+                    flushPending = false;
+                    flushes++;
                     history.flushed(covered);
                     untilFlush = 1 + random.nextInt(32);
                     continue;
@@ -93,7 +100,7 @@ final class RandomWriteStream {
                 throw new IOException("the connection broke though the server was not killed: " + e
                         + "; the server's log:\n" + server.logTail(), e);
             }
-            return new Outcome(sent, acknowledged, flushes, inFlush);
+            return new Outcome(sent, acknowledged, flushes, flushPending);
         }
     }
 

@@ -41,6 +41,9 @@ class ServeKillTest {
             for (int done = 0; done < kills; done += perImage) {
                 new KillRun(kind, dir.resolve("image" + tally.images), random, tally).run(Math.min(perImage, kills - done));
                 tally.images++;
+                // Progress on a long run (make crashtest-serve): one line per image.
+                System.out.printf("ServeKillTest: %s: %d of %d kills, %d with leaks, %d flushed operations found%n",
+                        kind.label, tally.kills, kills, tally.checksWithLeaks, tally.flushedOpsVerified);
             }
         } finally {
             tally.millis += (System.nanoTime() - start) / 1_000_000;
