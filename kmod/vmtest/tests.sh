@@ -424,10 +424,10 @@ while kill -0 $fuzz_pid 2>/dev/null && [ $fuzz_left -gt 0 ]; do
 	fuzz_left=$((fuzz_left - 1))
 done
 if kill -0 $fuzz_pid 2>/dev/null; then
-	"$here/dump-stuck.sh" $fuzz_pid
+	"$here/dump-stuck.sh" $fuzz_pid | tee $W/stuck.out
 	kill -9 $fuzz_pid
 	wait_for 30 sh -c "! kill -0 $fuzz_pid"
-	fail ioctl-fuzzer "seed $fuzz_seed: still running after ${VMTEST_FUZZ_SECONDS:-600} s ($(tail -1 $W/fuzz.out)); stacks above"
+	fail ioctl-fuzzer "seed $fuzz_seed: still running after ${VMTEST_FUZZ_SECONDS:-600} s, $(kill -0 $fuzz_pid 2>/dev/null && echo "unkillable" || echo "killed"); $(tail -2 $W/stuck.out | tr '\n' ' ')"
 	if kill -0 $fuzz_pid 2>/dev/null; then
 		# Stuck in the kernel: the tests that follow would hang behind it.
 		echo "$passed passed, $failed failed"
