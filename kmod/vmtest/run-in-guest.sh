@@ -89,6 +89,10 @@ trap 'rm -rf "$job"' EXIT
 		printf 'export %s=%q\n' "$v" "${!v}"
 	done
 	printf 'cd %q || exit 125\n' "$PWD"
+	# Before the host kills a guest that runs out of time, say what it is stuck in.
+	t=${VMTEST_TIMEOUT:-900}
+	printf '(sleep %d; echo "run-in-guest: %d s left before the time limit; the guest is doing:"; %q) &\n' \
+		$((t > 240 ? t - 120 : t * 3 / 4)) $((t > 240 ? 120 : t / 4)) "$here/dump-stuck.sh"
 	printf 'exec %q' "$script"
 	for a in "$@"; do printf ' %q' "$a"; done
 	echo

@@ -3,7 +3,9 @@
 # run-in-guest.sh), never on a host: it loads and unloads the module.
 # Prints "PASS name" or "FAIL name: why" per test, then "N passed, N failed";
 # exits non-zero if anything failed.  VMTEST_CHURN_SECONDS (90) and
-# VMTEST_FUZZ_ITERATIONS (3000 per thread) size the two long tests.
+# VMTEST_FUZZ_ITERATIONS (3000 per thread) size the two long tests;
+# VMTEST_FUZZ_SEED (the time) replays a fuzzer run, VMTEST_FUZZ_SECONDS
+# (600) is its deadline.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 kmod=$(dirname "$here")
@@ -411,11 +413,31 @@ fi
 # The fuzzer: random ioctl sequences from several threads, with I/O.
 echo 1 >/sys/module/abuse/parameters/io_timeout
 echo 1 >/sys/module/abuse/parameters/no_server_timeout
-if timeout 900 "$FUZZ" "${VMTEST_FUZZ_ITERATIONS:-3000}" "$(date +%s)" >$W/fuzz.out 2>&1; then
+# It runs under a deadline of our own: a fuzzer stuck in the kernel cannot be
+# killed, and `timeout` would wait for it for ever.
+fuzz_seed=${VMTEST_FUZZ_SEED:-$(date +%s)}
+"$FUZZ" "${VMTEST_FUZZ_ITERATIONS:-3000}" "$fuzz_seed" >$W/fuzz.out 2>&1 &
+fuzz_pid=$!
+fuzz_left=${VMTEST_FUZZ_SECONDS:-600}
+while kill -0 $fuzz_pid 2>/dev/null && [ $fuzz_left -gt 0 ]; do
+	sleep 1
+	fuzz_left=$((fuzz_left - 1))
+done
+if kill -0 $fuzz_pid 2>/dev/null; then
+	"$here/dump-stuck.sh" $fuzz_pid | tee $W/stuck.out
+	kill -9 $fuzz_pid
+	wait_for 30 sh -c "! kill -0 $fuzz_pid"
+	fail ioctl-fuzzer "seed $fuzz_seed: still running after ${VMTEST_FUZZ_SECONDS:-600} s, $(kill -0 $fuzz_pid 2>/dev/null && echo "unkillable" || echo "killed"); $(tail -2 $W/stuck.out | tr '\n' ' ')"
+	if kill -0 $fuzz_pid 2>/dev/null; then
+		# Stuck in the kernel: the tests that follow would hang behind it.
+		echo "$passed passed, $failed failed"
+		exit 1
+	fi
+elif wait $fuzz_pid; then
 	pass ioctl-fuzzer
-	tail -1 $W/fuzz.out | sed 's/^/  (/; s/$/)/'
+	grep -m1 ' iterations x ' $W/fuzz.out | sed 's/^fuzz: /  (/; s/$/)/'
 else
-	fail ioctl-fuzzer "status $?: $(grep -E 'FAIL|fuzz:' $W/fuzz.out | head -5 | tr '\n' ';')"
+	fail ioctl-fuzzer "seed $fuzz_seed, status $?: $(grep -E 'FAIL|fuzz:' $W/fuzz.out | head -5 | tr '\n' ';')"
 fi
 echo 30 >/sys/module/abuse/parameters/io_timeout
 echo 30 >/sys/module/abuse/parameters/no_server_timeout

@@ -15,7 +15,7 @@ trap 'rm -rf "$bench_tmp" "$shm"' EXIT
 unreadable=" "
 for size in ${BENCH_SIZES:-768 4096}; do
     for name in ${BENCH_IMAGES:-data.raw plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd \
-        dynamic.vhdx dynamic.vdi expanding.hds}; do
+        fixed.vhd dynamic.vhdx fixed.vhdx dynamic.vdi static.vdi expanding.hds}; do
         case $unreadable in *" $name "*) continue ;; esac # at a smaller size already
         cache=$("$top/testdata/bench/images.sh" "$size" "$name")
         image=$cache/$name

@@ -32,13 +32,19 @@ options_of() {
         # force_size: the VHD keeps the raw image's size; sized by CHS geometry it is larger, and
         # copy.sh's check of the output against data.raw fails.
         dynamic.vhd) echo "-O vpc -o subformat=dynamic,force_size=on" ;;
+        fixed.vhd) echo "-O vpc -o subformat=fixed,force_size=on" ;;
         dynamic.vhdx) echo "-O vhdx" ;;
+        # qemu-img writes a fixed VHDX as a sparse file (its payload after a hole): the copy must
+        # take the kernel path for the stored stretches all the same.
+        fixed.vhdx) echo "-O vhdx -o subformat=fixed" ;;
         dynamic.vdi) echo "-O vdi" ;;
+        static.vdi) echo "-O vdi -o static=on" ;;
         expanding.hds) echo "-O parallels" ;;
         *) return 1 ;;
     esac
 }
-for name in ${*:-plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd dynamic.vhdx dynamic.vdi expanding.hds}; do
+for name in ${*:-plain.qcow2 deflate.qcow2 zstd.qcow2 sparse.vmdk stream.vmdk dynamic.vhd fixed.vhd dynamic.vhdx fixed.vhdx \
+    dynamic.vdi static.vdi expanding.hds}; do
     [ "$name" = data.raw ] && continue
     if [ -f "$cache/$name" ]; then
         # Kept unless its virtual size is not the raw image's (a VHD cached before force_size).

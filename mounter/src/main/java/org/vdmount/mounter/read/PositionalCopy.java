@@ -22,11 +22,11 @@ import org.vdmount.formats.io.Allocation;
  * writes it at its place, so reading, decompressing, zero detection and writing run on every core.
  * <ul>
  * <li>Stretches the image stores as they are (raw, plain qcow2 clusters, VMDK grains: DATA runs in
- * a plain file that has no hole: {@link FileHoles}) are copied by the kernel
+ * a stretch of a plain file with no hole: {@link FileHoles}) are copied by the kernel
  * ({@link org.vdmount.formats.Storage#copyTo}), one system call per stretch, never through a buffer
  * of ours: the copy costs what the kernel's page-cache copy costs, less than a read and a write.
  * Zeros stored in them are copied as data, unless {@code scanZeros} asks for them to be found.</li>
- * <li>Everything else (compressed data, stretches of files with holes, and every stored stretch
+ * <li>Everything else (compressed data, stretches with holes, and every stored stretch
  * when {@code scanZeros}) is read into a buffer; its 4 KiB blocks of zeros are not written.</li>
  * <li>Into a regular file, what the image does not store (holes, zero clusters) is left as holes
  * (the caller sets the final length); into anything else it is written as zeros.</li>
@@ -55,7 +55,13 @@ public final class PositionalCopy {
      * any thread.
      */
     public void copy(long offset, long length, Path output, boolean sparse, LongConsumer progress) throws IOException {
-        copy(offset, length, output, sparse, scanZeros ? Allocation.UNKNOWN : new FileHoles(), progress);
+        if (scanZeros) {
+            copy(offset, length, output, sparse, Allocation.UNKNOWN, progress);
+            return;
+        }
+        try (FileHoles holes = new FileHoles()) {
+            copy(offset, length, output, sparse, holes, progress);
+        }
     }
 
     private void copy(long offset, long length, Path output, boolean sparse, Allocation allocation,
