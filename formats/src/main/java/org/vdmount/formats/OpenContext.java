@@ -6,9 +6,13 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
+import org.vdmount.formats.io.FileStorage;
+import org.vdmount.formats.io.ImageLock;
 
 /**
  * The state of one open of an image chain: the options of the top image, the files already in the
@@ -31,14 +35,17 @@ public final class OpenContext {
     private final Consumer<String> warnings;
     /** For the top image only: what stands for its backing file instead of opening it by name. */
     private final BackingSubstitute substitute;
+    /** The files this open has locked (their file keys), shared by the whole chain. */
+    private final Set<Object> locked;
 
     private OpenContext(OpenOptions options, List<Path> chain, List<String> names, Consumer<String> warnings,
-            BackingSubstitute substitute) {
+            BackingSubstitute substitute, Set<Object> locked) {
         this.options = options;
         this.chain = chain;
         this.names = names;
         this.warnings = warnings;
         this.substitute = substitute;
+        this.locked = locked;
     }
 
     static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings) {
@@ -51,7 +58,7 @@ public final class OpenContext {
         List<String> names = new ArrayList<>();
         chain.add(realPath(file));
         names.add(name);
-        return new OpenContext(options, chain, names, warnings, substitute);
+        return new OpenContext(options, chain, names, warnings, substitute, new HashSet<>());
     }
 
     /**
@@ -87,6 +94,47 @@ public final class OpenContext {
     /** Reports something the user should know that does not stop reading. */
     public void warn(String message) {
         warnings.accept(message);
+    }
+
+    /**
+     * Opens a file of the image (the image itself, a backing file, an extent, an external data
+     * file) and locks it as qemu locks the files of an image it reads or writes (see
+     * {@link ImageLock}), unless the options force sharing. The lock lasts as long as the storage.
+     * A file this open has locked already (a VMDK that is its own extent) is not locked again:
+     * the second lock would meet the first, as another process's would.
+     *
+     * <p>Files of a set only vdmount reads (EWF segments, split raw files after the first) are
+     * opened without this: the first file, the image the user named, stands for the set. No
+     * other tool writes such a set through qemu's locks, and a lock is a descriptor per file,
+     * which hundreds of segments would spend for nothing. VMDK extents are each locked, as qemu
+     * locks them (a qemu writing a flat extent as raw locks only that file), within
+     * {@link ImageLock}'s descriptor budget.
+     */
+    public FileStorage openFile(Path path, String name, boolean writable) throws IOException {
+        FileStorage storage = FileStorage.open(path, name, writable);
+        if (options.forceShare()) {
+            return storage;
+        }
+        try {
+            if (!locked.add(fileKey(path))) {
+                return storage;
+            }
+            return storage.holding(ImageLock.take(path, name, writable ? ImageLock.Use.WRITE : ImageLock.Use.READ,
+                    warnings));
+        } catch (IOException | RuntimeException e) {
+            storage.close();
+            throw e;
+        }
+    }
+
+    /** What tells two names of one file apart from two files (device and inode). */
+    private static Object fileKey(Path path) {
+        try {
+            Object key = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            return key != null ? key : realPath(path);
+        } catch (IOException e) {
+            return realPath(path);
+        }
     }
 
     /** Resolves a file name written inside {@code from} (a backing or extent name) to a path. */
@@ -200,8 +248,9 @@ public final class OpenContext {
         List<String> longerNames = new ArrayList<>(names);
         longer.add(real);
         longerNames.add(shown);
-        OpenContext child = new OpenContext(OpenOptions.readOnly(),
-                Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings, null);
+        OpenContext child = new OpenContext(OpenOptions.readOnly().withForceShare(options.forceShare()),
+                Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings, null,
+                locked);
         return Images.open(path, shown, format, child);
     }
 

@@ -113,6 +113,7 @@ final class EwfOpener {
         Path path = context.find(first, RelatedFile.of("segment", name).exact(name, null)
                 .wantedBy("segment " + number + " of the set"));
         String shown = first.name().substring(0, first.name().length() - fileName.length()) + name;
+        // Not locked: the first segment, locked as the image, stands for the set (OpenContext.openFile).
         return FileStorage.openReadOnly(path, shown);
     }
 

@@ -19,6 +19,8 @@ public final class FileStorage implements Storage {
     private final FileChannel channel;
     private final boolean writable;
     private final long blockDeviceSize;
+    /** The image lock that lasts as long as this storage (none unless {@link #holding} gave one). */
+    private volatile ImageLock lock = ImageLock.none();
 
     private FileStorage(Path path, String name, FileChannel channel, boolean writable, long blockDeviceSize) {
         this.path = path;
@@ -54,6 +56,15 @@ public final class FileStorage implements Storage {
             deviceSize = BlockDevices.size(path);
         }
         return new FileStorage(path, name, channel, writable, deviceSize);
+    }
+
+    /**
+     * Makes {@code held} (the lock taken on this file for its use) last as long as this storage:
+     * closing the storage releases it. Returns this storage.
+     */
+    public FileStorage holding(ImageLock held) {
+        this.lock = held;
+        return this;
     }
 
     @Override
@@ -125,7 +136,11 @@ public final class FileStorage implements Storage {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            lock.close();
+        }
     }
 
     @Override

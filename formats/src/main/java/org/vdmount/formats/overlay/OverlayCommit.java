@@ -104,7 +104,7 @@ public final class OverlayCommit {
      * may write the overlay while it is merged and emptied, and one that writes it now is refused.
      */
     private Result run(boolean keep, Progress progress) throws IOException {
-        try (ImageLock lock = ImageLock.forWriting(overlay, overlay.toString())) {
+        try (ImageLock lock = ImageLock.take(overlay, overlay.toString(), ImageLock.Use.WRITE, warnings)) {
             return merge(keep, progress);
         }
     }
@@ -115,7 +115,9 @@ public final class OverlayCommit {
         refuseUnwritable(declared);
         long[] bytes = new long[2];
         String backingFormat;
-        try (VirtualDisk top = Images.openLayer(overlay, OpenOptions.readOnly().withFormat("qcow2"), warnings);
+        // The layer is read under the writer lock run() holds; a reader's lock of its own would meet it.
+        try (VirtualDisk top = Images.openLayer(overlay, OpenOptions.readOnly().withFormat("qcow2").withForceShare(true),
+                warnings);
                 VirtualDisk base = Images.open(backing, new OpenOptions(null, 0, true, declared), warnings)) {
             backingFormat = base.info().format();
             if (!base.writable()) {

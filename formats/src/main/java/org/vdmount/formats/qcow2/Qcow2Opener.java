@@ -16,7 +16,6 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.compress.Codec;
 import org.vdmount.formats.io.FileStorage;
-import org.vdmount.formats.io.ImageLock;
 import org.vdmount.formats.io.Text;
 
 /**
@@ -90,7 +89,7 @@ final class Qcow2Opener {
                 }
                 Path path = context.find(storage, RelatedFile.of("external data file", ext.dataFileName)
                         .exact(ext.dataFileName, null));
-                FileStorage opened = FileStorage.openReadOnly(path, path.toString());
+                FileStorage opened = context.openFile(path, path.toString(), false);
                 resources.add(opened);
                 data = opened;
                 dataFile = path.toString();
@@ -100,9 +99,6 @@ final class Qcow2Opener {
                 if (backing != null) { // null: opened as its own layer alone, on purpose
                     resources.add(0, backing);
                 }
-            }
-            if (writable && storage.path().isPresent()) {
-                resources.add(ImageLock.forWriting(storage.path().get(), file));
             }
             resources.add(storage);
 

@@ -75,6 +75,7 @@ public final class SplitRawDisk extends AbstractVirtualDisk implements EvidenceC
                 if (!Files.isRegularFile(next)) {
                     break;
                 }
+                // Not locked: the first file, locked as the image, stands for the set (OpenContext.openFile).
                 Storage s = FileStorage.openReadOnly(next, prefix + names.name(index));
                 segments.add(new Segment(s, s.size()));
             }

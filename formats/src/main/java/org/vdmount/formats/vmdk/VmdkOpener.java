@@ -4,7 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -19,7 +18,6 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.cache.TableCache;
 import org.vdmount.formats.io.FileStorage;
-import org.vdmount.formats.io.ImageLock;
 
 /** Opens one VMDK file: finds its descriptor, opens every extent and the parent, builds the info. */
 final class VmdkOpener {
@@ -46,11 +44,6 @@ final class VmdkOpener {
         try {
             files.add(storage.name());
             fileBytes += storage.size();
-            if (writable && storage.path().isPresent()) {
-                // Locked as qemu locks what it writes: the descriptor (its CID changes) and, below,
-                // every extent file written; qemu and vdmount then refuse each other.
-                others.add(ImageLock.forWriting(storage.path().get(), storage.name()));
-            }
             ByteBuffer head = ByteBuffer.allocate((int) Math.min(16, storage.size())).order(ByteOrder.LITTLE_ENDIAN);
             storage.readFully(head, 0);
             head.flip();
@@ -245,10 +238,9 @@ final class VmdkOpener {
                 .written(line.file(), null)
                 .wantedBy("wanted by " + line.cite()));
         boolean written = writable && line.access().equals("RW");
-        FileStorage file = FileStorage.open(path, path.toString(), written);
-        if (written && !(storage.path().isPresent() && Files.isSameFile(path, storage.path().get()))) {
-            others.add(ImageLock.forWriting(path, path.toString()));
-        }
+        // Locked as qemu locks a VMDK's files: the descriptor (its CID changes when written) when it
+        // was opened, and here every extent, for writing when written.
+        FileStorage file = context.openFile(path, path.toString(), written);
         files.add(file.name());
         fileBytes += file.size();
         return file;

@@ -205,8 +205,8 @@ class OverlayCommitTest {
             disk.write(ByteBuffer.wrap(new byte[65536]), 0);
             disk.flush();
             String message = assertThrows(ImageException.class, () -> commit(overlay)).getMessage();
-            assertEquals(overlay + ": is in use by another process (qemu or vdmount) that writes it; stop it first",
-                    message);
+            assertEquals(overlay + ": is being written by this process (pid " + ProcessHandle.current().pid()
+                    + "), which has it open already: stop it first", message);
         }
         assertArrayEquals(TestImages.pattern(SIZE, 11), Files.readAllBytes(raw), "nothing was committed");
         commit(overlay);

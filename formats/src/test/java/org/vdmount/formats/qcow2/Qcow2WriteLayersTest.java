@@ -202,7 +202,7 @@ class Qcow2WriteLayersTest {
                 got += n;
             }
             ImageException e = assertThrows(ImageException.class, () -> WriteChecks.openWritable(image).close());
-            assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+            assertTrue(e.getMessage().contains("is being written by qemu-io (pid " + qemu.pid() + ")"), e.getMessage());
         } finally {
             qemu.getOutputStream().close();
             qemu.waitFor();

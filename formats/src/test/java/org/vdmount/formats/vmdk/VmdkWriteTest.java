@@ -240,7 +240,7 @@ class VmdkWriteTest {
         try (VirtualDisk disk = Images.open(vmdk, WRITABLE, w -> { })) {
             disk.write(ByteBuffer.wrap(new byte[] {1}), 0);
             ImageException e = assertThrows(ImageException.class, () -> Images.open(vmdk, WRITABLE, w -> { }).close());
-            assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+            assertTrue(e.getMessage().contains("is being written by this process"), e.getMessage());
             TestImages.Result qemu = TestImages.runAllowingFailure(dir, "qemu-io", "-f", "vmdk", "-c", "write 0 512",
                     vmdk.toString());
             assertTrue(qemu.exit() != 0 && qemu.output().contains("lock"), qemu.output());

@@ -16,9 +16,10 @@ import java.util.List;
  * @param overlay    file that takes the writes while the image stays untouched (--overlay), or null
  * @param index      device number to ask the transport for (--index), or -1 for any
  * @param format     the image's format as --format named it, or null to recognise it by content
+ * @param forceShare whether the image's files are opened without locks (--force-share)
  */
 public record AttachOptions(Path image, String transport, String snapshot, int diskNumber, boolean partscan, int threads,
-        boolean readWrite, Path overlay, int index, String format) {
+        boolean readWrite, Path overlay, int index, String format, boolean forceShare) {
     /** How {@link #mode} begins for an attachment with an overlay; the overlay's path follows. */
     static final String OVERLAY_MODE = "overlay ";
     static final String READ_WRITE_MODE = "read-write";
@@ -54,6 +55,9 @@ public record AttachOptions(Path image, String transport, String snapshot, int d
         }
         if (format != null) {
             args.addAll(List.of("--format", format));
+        }
+        if (forceShare) {
+            args.add("--force-share");
         }
         args.add("--");
         args.add(image.toAbsolutePath().toString());

@@ -20,8 +20,8 @@ public final class WritableDisks {
     }
 
     static VirtualDisk open(Path image, AttachOptions options, Consumer<String> warnings) throws IOException {
-        return open(image, new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite(), options.format()),
-                options.overlay(), warnings);
+        return open(image, new OpenOptions(options.snapshot(), options.diskNumber(), options.readWrite(), options.format(),
+                options.forceShare()), options.overlay(), warnings);
     }
 
     /**

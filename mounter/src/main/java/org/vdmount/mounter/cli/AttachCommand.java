@@ -93,7 +93,7 @@ public final class AttachCommand implements Callable<Integer> {
             throw new ImageException(image.toString(), "no such file");
         }
         AttachOptions options = new AttachOptions(image, transport.name, source.snapshot, source.disk, !noPartscan,
-                threads, write.readWrite, overlayFile, index, source.format);
+                threads, write.readWrite, overlayFile, index, source.format, source.forceShare);
         if (server) {
             if (auditCommand != null) {
                 Invocation.arguments(Invocation.decode(auditCommand));

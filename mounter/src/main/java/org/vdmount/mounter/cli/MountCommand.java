@@ -85,7 +85,8 @@ public final class MountCommand implements Callable<Integer> {
             throw new UserError(dir + ": not a directory");
         }
         AttachOptions attach = new AttachOptions(image, transport.name, source.snapshot, source.disk,
-                !wanted.equals("disk"), AttachOptions.defaultThreads(), write.readWrite, overlayFile, -1, source.format);
+                !wanted.equals("disk"), AttachOptions.defaultThreads(), write.readWrite, overlayFile, -1, source.format,
+                source.forceShare);
         RunDirectory run = RunDirectory.standard();
         // Another partition of an image that is attached already: mount it from the same devices.
         Optional<AttachmentRecord> attached = Attachments.sameView(run, image.toAbsolutePath().normalize(), attach);

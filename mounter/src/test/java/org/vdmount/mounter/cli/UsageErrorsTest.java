@@ -67,6 +67,10 @@ class UsageErrorsTest {
         assertUsage("--overlay cannot go with --snapshot", "attach", "--overlay", "o.qcow2", "--snapshot", "s", image);
         assertUsage("--overlay cannot go with --disk", "serve", "--overlay", "o.qcow2", "--disk", "2", image);
         assertUsage("--disk counts from 1", "info", "--disk", "-1", image);
+        assertUsage("--force-share is for reading: a writer always locks the image", "attach", "--rw", "--force-share",
+                image);
+        assertUsage("--force-share is for reading", "serve", "--rw", "-U", image);
+        assertUsage("--force-share is for reading", "mount", "--rw", "-U", image, "1", mnt);
         assertUsage("--disk counts from 1", "attach", "--disk", "-1", image);
         assertUsage("PARTITION must be a number", "mount", image, "first", mnt);
         assertUsage("--offset 1048576 is past the end", "cat", "--offset", "1M", image);
