@@ -137,11 +137,6 @@ public final class ImageLock implements Closeable {
         return NONE;
     }
 
-    /** Locks {@code path} for writing: {@link #take} with {@link Use#WRITE}, warnings to nowhere. */
-    public static ImageLock forWriting(Path path, String name) throws IOException {
-        return take(path, name, Use.WRITE, w -> { });
-    }
-
     /**
      * Locks {@code path} (called {@code name} in messages) for {@code use}, or fails with one line
      * naming the file and the process that holds it in a way that excludes this use. Where the file
@@ -271,11 +266,6 @@ public final class ImageLock implements Closeable {
         lock.l_pid = 0;
         lock.write();
         return lock;
-    }
-
-    /** Whether this lock holds anything (false when the file was opened without one). */
-    public boolean held() {
-        return fd >= 0 && !closed.get();
     }
 
     @Override
