@@ -52,6 +52,11 @@ public interface LibC extends Library {
 
     int fsync(int fd) throws LastErrorException;
 
+    /** lseek(2) whence: the next hole at or after the offset (the end of the file counts as one). */
+    int SEEK_HOLE = 4;
+
+    long lseek(int fd, long offset, int whence) throws LastErrorException;
+
     /** write(2) for sockets, with MSG_NOSIGNAL so a vanished peer is an EPIPE and not a signal. */
     long send(int fd, Pointer buf, long count, int flags) throws LastErrorException;
 

@@ -1,8 +1,6 @@
 package org.vdmount.mounter.read;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import java.io.Closeable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -10,6 +8,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.vdmount.formats.io.Allocation;
+import org.vdmount.mounter.jna.LibC;
 
 /**
  * Which stretches of which files are stored with no hole, for {@code cat -o}'s kernel copies: a
@@ -80,25 +79,14 @@ final class FileHoles implements Allocation, Closeable {
         }
     }
 
-    /** lseek(2) through JNA, loaded only when a sparse file is met. */
+    /**
+     * lseek(2) through {@link LibC}, whose JNA library loads only when a sparse file is met: the
+     * constants are compile-time ones, and nothing else here touches {@code LibC.INSTANCE}.
+     */
     private static final class Seek {
-        private static final int O_RDONLY = 0;
-        private static final int O_CLOEXEC = 0x80000;
-        private static final int SEEK_HOLE = 4;
-
-        private interface LibC extends Library {
-            LibC INSTANCE = Native.load("c", LibC.class);
-
-            int open(String path, int flags) throws LastErrorException;
-
-            long lseek(int fd, long offset, int whence) throws LastErrorException;
-
-            int close(int fd) throws LastErrorException;
-        }
-
         static int open(Path file) {
             try {
-                return LibC.INSTANCE.open(file.toString(), O_RDONLY | O_CLOEXEC);
+                return LibC.INSTANCE.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
             } catch (LastErrorException | UnsatisfiedLinkError e) {
                 return UNKNOWN;
             }
@@ -107,7 +95,7 @@ final class FileHoles implements Allocation, Closeable {
         /** Whether {@code [from, to)} has no hole: the first hole at or after {@code from} is at or past {@code to}. */
         static boolean noHole(int fd, long from, long to) {
             try {
-                return LibC.INSTANCE.lseek(fd, from, SEEK_HOLE) >= to;
+                return LibC.INSTANCE.lseek(fd, from, LibC.SEEK_HOLE) >= to;
             } catch (LastErrorException e) {
                 return false; // ENXIO past the end, EINVAL where SEEK_HOLE is unsupported
             }
