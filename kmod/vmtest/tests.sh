@@ -418,15 +418,11 @@ echo 1 >/sys/module/abuse/parameters/no_server_timeout
 fuzz_seed=${VMTEST_FUZZ_SEED:-$(date +%s)}
 "$FUZZ" "${VMTEST_FUZZ_ITERATIONS:-3000}" "$fuzz_seed" >$W/fuzz.out 2>&1 &
 fuzz_pid=$!
-fuzz_left=${VMTEST_FUZZ_SECONDS:-600}
-while kill -0 $fuzz_pid 2>/dev/null && [ $fuzz_left -gt 0 ]; do
-	sleep 1
-	fuzz_left=$((fuzz_left - 1))
-done
-if kill -0 $fuzz_pid 2>/dev/null; then
+fuzz_ended() { ! kill -0 $fuzz_pid 2>/dev/null; }	# a function: no fork per look
+if ! wait_for "${VMTEST_FUZZ_SECONDS:-600}" fuzz_ended; then
 	"$here/dump-stuck.sh" $fuzz_pid | tee $W/stuck.out
 	kill -9 $fuzz_pid
-	wait_for 30 sh -c "! kill -0 $fuzz_pid"
+	wait_for 30 fuzz_ended
 	fail ioctl-fuzzer "seed $fuzz_seed: still running after ${VMTEST_FUZZ_SECONDS:-600} s, $(kill -0 $fuzz_pid 2>/dev/null && echo "unkillable" || echo "killed"); $(tail -2 $W/stuck.out | tr '\n' ' ')"
 	if kill -0 $fuzz_pid 2>/dev/null; then
 		# Stuck in the kernel: the tests that follow would hang behind it.
