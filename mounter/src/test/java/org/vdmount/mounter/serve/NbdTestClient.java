@@ -17,8 +17,11 @@ import java.nio.charset.StandardCharsets;
 /**
  * A deliberately naive NBD client that sends exactly what a test says, valid or not, and hands back
  * the raw replies: real clients refuse to send bad requests, so the bad-request paths need this.
+ * Requests may also be queued and sent together, several in flight, with each simple reply read
+ * back as it comes, so that a test knows exactly which requests the server acknowledged (the
+ * kill test of {@code serve --rw}).
  */
-final class NbdTestClient implements Closeable {
+public final class NbdTestClient implements Closeable {
     record OptionReply(int option, int type, byte[] data) {
         String text() {
             return new String(data, StandardCharsets.UTF_8);
@@ -35,18 +38,24 @@ final class NbdTestClient implements Closeable {
         }
     }
 
-    record Opened(long size, int flags) {
+    public record Opened(long size, int flags) {
+    }
+
+    /** A simple reply: the request's cookie and its error (0: done). */
+    public record Reply(long cookie, int error) {
     }
 
     private final Socket socket;
     final DataInputStream in;
     final DataOutputStream out;
 
-    NbdTestClient(InetSocketAddress address) throws IOException {
+    public NbdTestClient(InetSocketAddress address) throws IOException {
         socket = new Socket(address.getAddress(), address.getPort());
-        socket.setSoTimeout(20_000);
+        // Long enough for a server's flush on a loaded machine: a read that times out fails the test.
+        socket.setSoTimeout(60_000);
+        socket.setTcpNoDelay(true);
         in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
-        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 20));
         assertEquals(NBDMAGIC, in.readLong());
         assertEquals(IHAVEOPT, in.readLong());
         assertEquals(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES, in.readUnsignedShort());
@@ -98,7 +107,7 @@ final class NbdTestClient implements Closeable {
     }
 
     /** NBD_OPT_GO; the export's size and flags, or an exception naming the error reply. */
-    Opened go(String export) throws IOException {
+    public Opened go(String export) throws IOException {
         sendOption(OPT_GO, goData(export));
         Opened opened = null;
         while (true) {
@@ -117,21 +126,44 @@ final class NbdTestClient implements Closeable {
     }
 
     void request(int flags, int type, long cookie, long offset, long length) throws IOException {
+        queue(flags, type, cookie, offset, length, null);
+        send();
+    }
+
+    /** Queues a request and, for a write, its payload; {@link #send} puts what is queued on the wire. */
+    public void queue(int flags, int type, long cookie, long offset, long length, ByteBuffer payload)
+            throws IOException {
         out.writeInt(REQUEST_MAGIC);
         out.writeShort(flags);
         out.writeShort(type);
         out.writeLong(cookie);
         out.writeLong(offset);
         out.writeInt((int) length);
+        if (payload != null) {
+            out.write(payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
+        }
+    }
+
+    public void send() throws IOException {
         out.flush();
+    }
+
+    /** The next simple reply, without its payload (which a READ's caller then reads with {@link #readPayload}). */
+    public Reply reply() throws IOException {
+        assertEquals(SIMPLE_REPLY_MAGIC, in.readInt());
+        int error = in.readInt();
+        return new Reply(in.readLong(), error);
+    }
+
+    public void readPayload(byte[] dst, int offset, int length) throws IOException {
+        in.readFully(dst, offset, length);
     }
 
     /** A simple reply's error number, checking the cookie. */
     int simpleReply(long cookie) throws IOException {
-        assertEquals(SIMPLE_REPLY_MAGIC, in.readInt());
-        int error = in.readInt();
-        assertEquals(cookie, in.readLong());
-        return error;
+        Reply reply = reply();
+        assertEquals(cookie, reply.cookie());
+        return reply.error();
     }
 
     Chunk chunk() throws IOException {

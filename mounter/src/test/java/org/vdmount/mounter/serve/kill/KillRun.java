@@ -10,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.vdmount.formats.testing.TestImages;
 import org.vdmount.mounter.nbd.NbdProtocol;
+import org.vdmount.mounter.serve.NbdTestClient;
 
 /**
  * One image through several server lives: {@code vdmount serve --rw} is started on it, a random
@@ -124,14 +125,14 @@ final class KillRun {
 
     /** Everything the server serves, read in 1 MiB requests. */
     private static byte[] readAll(ServeProcess server) throws IOException {
-        try (NbdWireClient client = new NbdWireClient(server.address(), server.export())) {
-            byte[] all = new byte[(int) client.size()];
+        try (NbdTestClient client = new NbdTestClient(server.address())) {
+            byte[] all = new byte[(int) client.go(server.export()).size()];
             int chunk = 1 << 20;
             for (int at = 0; at < all.length; at += chunk) {
                 int n = Math.min(chunk, all.length - at);
-                client.queue(NbdProtocol.CMD_READ, 0, at, at, n, null);
+                client.queue(0, NbdProtocol.CMD_READ, at, at, n, null);
                 client.send();
-                NbdWireClient.Reply reply = client.reply();
+                NbdTestClient.Reply reply = client.reply();
                 if (reply.error() != 0 || reply.cookie() != at) {
                     throw new IOException("read at " + at + " failed: " + reply);
                 }

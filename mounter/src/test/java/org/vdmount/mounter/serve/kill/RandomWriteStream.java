@@ -9,6 +9,7 @@ import java.util.ArrayDeque;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import org.vdmount.mounter.serve.NbdTestClient;
 import org.vdmount.mounter.serve.kill.WriteHistory.Kind;
 import org.vdmount.mounter.serve.kill.WriteHistory.Op;
 
@@ -55,10 +56,11 @@ final class RandomWriteStream {
         int window = 1 + random.nextInt(8);
         ArrayDeque<Integer> inFlight = new ArrayDeque<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        try (NbdWireClient client = new NbdWireClient(server.address(), server.export())) {
-            requireFlags(client.flags());
-            if (client.size() != (long) history.sectorCount() * SECTOR) {
-                throw new AssertionError("the export's size is " + client.size());
+        try (NbdTestClient client = new NbdTestClient(server.address())) {
+            NbdTestClient.Opened export = client.go(server.export());
+            requireFlags(export.flags());
+            if (export.size() != (long) history.sectorCount() * SECTOR) {
+                throw new AssertionError("the export's size is " + export.size());
             }
             int untilFlush = 1 + random.nextInt(32);
             while (true) {
@@ -71,7 +73,7 @@ final class RandomWriteStream {
                         acknowledged++;
                     }
                     int covered = history.sentCount();
-                    client.queue(CMD_FLUSH, 0, FLUSH_COOKIE + flushes, 0, 0, null);
+                    client.queue(0, CMD_FLUSH, FLUSH_COOKIE + flushes, 0, 0, null);
                     client.send();
                     flushPending = true;
                     if (flushes + 1 == killAtFlush) {
@@ -128,7 +130,7 @@ final class RandomWriteStream {
         return history.sent(kind, sector, sectors, random.nextInt(10) == 0);
     }
 
-    private void send(NbdWireClient client, Op op) throws IOException {
+    private void send(NbdTestClient client, Op op) throws IOException {
         int flags = op.fua() ? CMD_FLAG_FUA : 0;
         long offset = op.sector() * SECTOR;
         long length = (long) op.sectors() * SECTOR;
@@ -137,21 +139,21 @@ final class RandomWriteStream {
                 payload.clear();
                 SectorPattern.fill(payload, op.id(), op.sector(), op.sectors());
                 payload.flip();
-                client.queue(CMD_WRITE, flags, op.id(), offset, length, payload);
+                client.queue(flags, CMD_WRITE, op.id(), offset, length, payload);
             }
-            case WRITE_ZEROES -> client.queue(CMD_WRITE_ZEROES, flags, op.id(), offset, length, null);
-            case TRIM -> client.queue(CMD_TRIM, flags, op.id(), offset, length, null);
+            case WRITE_ZEROES -> client.queue(flags, CMD_WRITE_ZEROES, op.id(), offset, length, null);
+            case TRIM -> client.queue(flags, CMD_TRIM, op.id(), offset, length, null);
         }
         client.send();
     }
 
-    private void acknowledge(NbdWireClient.Reply reply, int index) {
+    private void acknowledge(NbdTestClient.Reply reply, int index) {
         check(reply, history.op(index).id(), history.op(index).toString());
         history.acknowledged(index);
     }
 
     /** The server answers in order, and must carry out every request of this stream. */
-    private static void check(NbdWireClient.Reply reply, long cookie, String request) {
+    private static void check(NbdTestClient.Reply reply, long cookie, String request) {
         if (reply.cookie() != cookie) {
             throw new AssertionError("reply to cookie " + reply.cookie() + " where " + cookie + " (" + request + ") was due");
         }
