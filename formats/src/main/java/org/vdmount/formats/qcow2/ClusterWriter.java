@@ -2,90 +2,47 @@ package org.vdmount.formats.qcow2;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import org.vdmount.formats.Storage;
 
 /**
- * Writes guest data cluster by cluster. A cluster the active state owns alone (COPIED, not
- * compressed) is written in place; any other one (unallocated, zero, compressed, or shared with a
- * snapshot) gets a new cluster at the end of the file, filled first with the cluster's current
- * content (from the backing file, zeros, the decompressed data or the shared cluster) and then with
- * the new bytes, and only then is the L2 entry pointed at it; the old cluster is released after the
- * new entry is durable.
+ * Writes guest data through standard L2 entries, a whole cluster at a time. A cluster the active
+ * state owns alone (COPIED, not compressed) is written in place; any other one (unallocated, zero,
+ * compressed, or shared with a snapshot) gets a new cluster at the end of the file, filled first
+ * with the cluster's current content (from the backing file, zeros, the decompressed data or the
+ * shared cluster) and then with the new bytes, and only then is the L2 entry pointed at it; the old
+ * cluster is released after the new entry is durable.
  *
  * <p>Not thread safe: callers hold the writer's lock, except for {@link #inPlace}, which only reads.
  */
-final class ClusterWriter {
-    /** Reads the disk's current bytes (this layer and its backing chain). */
-    @FunctionalInterface
-    interface CurrentContent {
-        void read(ByteBuffer dst, long offset) throws IOException;
-    }
-
-    private final Storage storage;
-    private final L2Updater tables;
-    private final Refcounts refcounts;
-    private final CurrentContent current;
-    private final int clusterBits;
-    private final int clusterSize;
-    private final int l2Bits;
-    private final long diskSize;
+final class ClusterWriter extends GuestWriter {
     private final boolean zeroClusters;
-    private final boolean hasBacking;
-    private final int compressedSizeShift;
-    private final long compressedOffsetMask;
-    private final long compressedSectorsMask;
 
-    ClusterWriter(Storage storage, Qcow2Header header, long diskSize, boolean hasBacking, L2Updater tables,
-            Refcounts refcounts, CurrentContent current) {
-        this.storage = storage;
-        this.tables = tables;
-        this.refcounts = refcounts;
-        this.current = current;
-        this.clusterBits = header.clusterBits();
-        this.clusterSize = header.clusterSize();
-        this.l2Bits = ClusterMap.l2Bits(header);
-        this.diskSize = diskSize;
+    ClusterWriter(Qcow2Header header, long diskSize, boolean hasBacking, L2Updater tables, HostClusters hosts,
+            CurrentContent current) {
+        super(header, diskSize, hasBacking, tables, hosts, current);
         this.zeroClusters = header.version() >= 3;
-        this.hasBacking = hasBacking;
-        this.compressedSizeShift = 62 - (clusterBits - 8);
-        this.compressedOffsetMask = (1L << compressedSizeShift) - 1;
-        this.compressedSectorsMask = (1L << (clusterBits - 8)) - 1;
     }
 
     /**
      * The host offset of the cluster holding {@code clusterStart} when it can be written in place
      * (owned by the active state, allocated, neither compressed nor zero), else -1.
      */
-    long inPlace(long clusterStart) throws IOException {
+    @Override
+    long inPlace(long clusterStart, int from, int to) throws IOException {
         int l1Index = l1Index(clusterStart);
         if (!tables.ownsTable(l1Index)) {
             return -1;
         }
         long entry = tables.table(l1Index, clusterStart)[l2Index(clusterStart)];
-        long host = entry & ClusterMap.OFFSET_MASK;
         boolean plain = (entry & (ClusterMap.COMPRESSED | ClusterMap.ZERO)) == 0;
-        return plain && host != 0 && (entry & ClusterMap.COPIED) != 0 ? host : -1;
-    }
-
-    /** Writes all of {@code src} at virtual offset {@code offset}. */
-    void write(ByteBuffer src, long offset) throws IOException {
-        long pos = offset;
-        long end = offset + src.remaining();
-        int base = src.position();
-        while (pos < end) {
-            long clusterStart = pos & -(long) clusterSize;
-            long pieceEnd = Math.min(end, clusterStart + clusterSize);
-            ByteBuffer piece = src.slice(base + (int) (pos - offset), (int) (pieceEnd - pos));
-            writeCluster(clusterStart, (int) (pos - clusterStart), piece);
-            pos = pieceEnd;
-        }
-        src.position(src.limit());
+        return plain && hosts.allocated(entry) && (entry & ClusterMap.COPIED) != 0
+                ? entry & ClusterMap.OFFSET_MASK : -1;
     }
 
     /**
      * Makes {@code [offset, offset + length)} read as zeros: whole clusters become zero clusters
      * (v3), or unallocated ones (v2 without a backing file); the rest is written with zeros.
      */
+    @Override
     void zero(long offset, long length) throws IOException {
         long pos = offset;
         long end = offset + length;
@@ -95,39 +52,40 @@ final class ClusterWriter {
             long pieceEnd = Math.min(end, clusterEnd);
             boolean whole = pos == clusterStart && pieceEnd == clusterEnd;
             if (!whole || !zeroCluster(clusterStart)) {
-                write(ByteBuffer.allocate((int) (pieceEnd - pos)), pos);
+                writeZeros(pos, (int) (pieceEnd - pos));
             }
             pos = pieceEnd;
         }
     }
 
-    private void writeCluster(long clusterStart, int from, ByteBuffer piece) throws IOException {
+    @Override
+    protected void writeCluster(long clusterStart, int from, ByteBuffer piece) throws IOException {
         int l1Index = l1Index(clusterStart);
         int l2Index = l2Index(clusterStart);
-        long host = inPlace(clusterStart);
+        long host = inPlace(clusterStart, from, from + piece.remaining());
         if (host >= 0) {
-            storage.writeAt(piece, host + from);
+            hosts.data().writeAt(piece, host + from);
             return;
         }
         long[] table = tables.writableTable(l1Index, clusterStart);
         long entry = table[l2Index];
-        long oldHost = entry & ClusterMap.OFFSET_MASK;
         boolean compressed = (entry & ClusterMap.COMPRESSED) != 0;
+        int inDisk = inDisk(clusterStart);
         ByteBuffer cluster = ByteBuffer.allocate(clusterSize);
-        int inDisk = (int) Math.min(clusterSize, diskSize - clusterStart);
         if (piece.remaining() < inDisk) {
-            current.read(cluster.slice(0, inDisk), clusterStart);
+            readCurrent(cluster.slice(0, inDisk), clusterStart);
         }
         cluster.put(from, piece, piece.position(), piece.remaining());
-        if (!compressed && oldHost != 0 && (entry & ClusterMap.COPIED) != 0) {
+        if (!compressed && hosts.allocated(entry) && (entry & ClusterMap.COPIED) != 0) {
             // A zero cluster that keeps its allocation: ours alone, so it is filled in place.
-            storage.writeAt(cluster, oldHost);
+            long oldHost = entry & ClusterMap.OFFSET_MASK;
+            hosts.data().writeAt(cluster, oldHost);
             table[l2Index] = oldHost | ClusterMap.COPIED;
             return;
         }
-        long created = refcounts.allocate();
-        storage.writeAt(cluster, created);
-        release(entry);
+        long created = hosts.allocate(clusterStart);
+        hosts.data().writeAt(cluster, created);
+        hosts.release(entry);
         table[l2Index] = created | ClusterMap.COPIED;
     }
 
@@ -148,36 +106,14 @@ final class ClusterWriter {
         }
         long[] table = tables.writableTable(l1Index, clusterStart);
         entry = table[l2Index];
-        long host = entry & ClusterMap.OFFSET_MASK;
         boolean compressed = (entry & ClusterMap.COMPRESSED) != 0;
-        if (zeroClusters && !compressed && host != 0 && (entry & ClusterMap.COPIED) != 0) {
-            table[l2Index] = host | ClusterMap.COPIED | ClusterMap.ZERO; // keeps its allocation for later writes
+        if (zeroClusters && !compressed && hosts.allocated(entry) && (entry & ClusterMap.COPIED) != 0) {
+            // keeps its allocation for later writes
+            table[l2Index] = (entry & ClusterMap.OFFSET_MASK) | ClusterMap.COPIED | ClusterMap.ZERO;
             return true;
         }
-        release(entry);
+        hosts.release(entry);
         table[l2Index] = zeroClusters ? ClusterMap.ZERO : 0;
         return true;
-    }
-
-    /** Drops the reference an L2 entry held (once the entry replacing it is durable). */
-    private void release(long entry) {
-        if ((entry & ClusterMap.COMPRESSED) != 0) {
-            long host = entry & compressedOffsetMask;
-            long sectors = ((entry >>> compressedSizeShift) & compressedSectorsMask) + 1;
-            refcounts.releaseLater(host & ~511L, sectors * 512);
-            return;
-        }
-        long host = entry & ClusterMap.OFFSET_MASK;
-        if (host != 0) {
-            refcounts.releaseLater(host, clusterSize);
-        }
-    }
-
-    private int l1Index(long virtualOffset) {
-        return (int) (virtualOffset >>> (clusterBits + l2Bits));
-    }
-
-    private int l2Index(long virtualOffset) {
-        return (int) ((virtualOffset >>> clusterBits) & ((1L << l2Bits) - 1));
     }
 }

@@ -23,16 +23,19 @@ final class L2Updater {
     private final L2Cache l2Cache;
     private final Refcounts refcounts;
     private final int clusterSize;
+    /** The longs of one L2 entry: 2 with extended L2 entries. */
+    private final int entryLongs;
     private final Set<Long> dirtyTables = new LinkedHashSet<>();
     private final Set<Integer> dirtyL1 = new TreeSet<>();
 
-    L2Updater(Storage storage, long[] l1, long l1Offset, L2Cache l2Cache, Refcounts refcounts, int clusterSize) {
+    L2Updater(Storage storage, long[] l1, long l1Offset, L2Cache l2Cache, Refcounts refcounts, Qcow2Header header) {
         this.storage = storage;
         this.l1 = l1;
         this.l1Offset = l1Offset;
         this.l2Cache = l2Cache;
         this.refcounts = refcounts;
-        this.clusterSize = clusterSize;
+        this.clusterSize = header.clusterSize();
+        this.entryLongs = header.extendedL2() ? 2 : 1;
     }
 
     /** The L2 table of L1 entry {@code index} as it is now, or null when there is none. */
@@ -65,8 +68,9 @@ final class L2Updater {
         }
         long created = refcounts.allocate();
         long[] table = offset == 0 ? new long[clusterSize / Long.BYTES] : l2Cache.get(offset, virtualOffset).clone();
-        for (int i = 0; i < table.length; i++) {
+        for (int i = 0; i < table.length; i += entryLongs) {
             // The clusters of a shared table are shared too: writing any of them must copy it first.
+            // (An extended entry's second half is its subcluster bitmap, which keeps its bit 63.)
             table[i] &= ~ClusterMap.COPIED;
         }
         l2Cache.pin(created, table);

@@ -135,8 +135,9 @@ final class Qcow2Opener {
     private Qcow2Writer writer(Qcow2Header header, long size, long[] l1, L2Cache l2Cache, boolean hasBacking,
             Qcow2Disk disk, long fileSize) throws IOException {
         Refcounts refcounts = Refcounts.open(storage, header, fileSize);
-        L2Updater tables = new L2Updater(storage, l1, header.l1TableOffset(), l2Cache, refcounts, header.clusterSize());
-        ClusterWriter clusters = new ClusterWriter(storage, header, size, hasBacking, tables, refcounts, disk::read);
+        L2Updater tables = new L2Updater(storage, l1, header.l1TableOffset(), l2Cache, refcounts, header);
+        HostClusters hosts = new HostClusters(storage, header, refcounts);
+        GuestWriter clusters = GuestWriter.of(header, size, hasBacking, tables, hosts, disk::read);
         return new Qcow2Writer(storage, header, refcounts, tables, clusters);
     }
 

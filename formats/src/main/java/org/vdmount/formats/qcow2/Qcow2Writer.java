@@ -30,11 +30,11 @@ final class Qcow2Writer {
     private final Qcow2Header header;
     private final Refcounts refcounts;
     private final L2Updater tables;
-    private final ClusterWriter clusters;
+    private final GuestWriter clusters;
     private final int clusterSize;
     private volatile boolean headerReady;
 
-    Qcow2Writer(Storage storage, Qcow2Header header, Refcounts refcounts, L2Updater tables, ClusterWriter clusters) {
+    Qcow2Writer(Storage storage, Qcow2Header header, Refcounts refcounts, L2Updater tables, GuestWriter clusters) {
         this.storage = storage;
         this.header = header;
         this.refcounts = refcounts;
@@ -104,7 +104,9 @@ final class Qcow2Writer {
         try {
             long end = offset + src.remaining();
             for (long c = offset & -(long) clusterSize; c < end; c += clusterSize) {
-                if (clusters.inPlace(c) < 0) {
+                int from = (int) Math.max(0, offset - c);
+                int to = (int) Math.min(clusterSize, end - c);
+                if (clusters.inPlace(c, from, to) < 0) {
                     return false;
                 }
             }

@@ -19,10 +19,6 @@ final class WriteRefusals {
             throw refuse(file, "its refcounts are dirty (lazy refcounts, not closed cleanly); "
                     + "repair it first with qemu-img check -r all");
         }
-        if (header.extendedL2()) {
-            throw refuse(file, "it uses extended L2 entries (subclusters), which vdmount writes not yet; "
-                    + "use --overlay FILE");
-        }
         if (header.hasIncompatible(Qcow2Header.INCOMPAT_DATA_FILE)) {
             throw refuse(file, "it keeps its data in an external data file, which vdmount writes not yet; "
                     + "use --overlay FILE");

@@ -40,7 +40,11 @@ class Qcow2CrashTest {
         int leaks = 0;
         for (int run = 0; run < runs; run++) {
             long seed = seedBase + run;
-            String options = run % 2 == 0 ? "cluster_size=4096" : "cluster_size=4096,refcount_bits=64";
+            String options = switch (run % 3) {
+                case 0 -> "cluster_size=4096";
+                case 1 -> "cluster_size=4096,refcount_bits=64";
+                default -> "extended_l2=on,cluster_size=16384"; // 512-byte subclusters
+            };
             Path image = WriteChecks.create(dir, "crash" + run + ".qcow2", options, SIZE);
             int flushed = killWhileWriting(image, seed, 200 + random.nextInt(2500));
             TestImages.Result check = WriteChecks.check(image);

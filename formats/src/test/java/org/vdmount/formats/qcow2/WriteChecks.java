@@ -50,6 +50,14 @@ final class WriteChecks {
         assertArrayEquals(model, bytes, "qemu-img convert -O raw differs from what was written");
     }
 
+    /** A raw file of {@code size} random bytes (seeded), returned as read. */
+    static byte[] randomRaw(Path file, int size, long seed) throws IOException {
+        byte[] bytes = new byte[size];
+        new Random(seed).nextBytes(bytes);
+        Files.write(file, bytes);
+        return bytes;
+    }
+
     static byte[] readAll(VirtualDisk disk) throws IOException {
         ByteBuffer all = ByteBuffer.allocate((int) disk.size());
         disk.read(all, 0);
@@ -82,6 +90,50 @@ final class WriteChecks {
                 disk.discard(offset, length);
                 java.util.Arrays.fill(model, offset, offset + length, (byte) 0);
             } else if (kind <= 4) {
+                ByteBuffer got = ByteBuffer.allocate(length);
+                disk.read(got, offset);
+                assertArrayEquals(java.util.Arrays.copyOfRange(model, offset, offset + length), got.array(),
+                        "read of " + length + " at " + offset + " after " + op + " operations");
+            } else {
+                byte[] data = new byte[length];
+                random.nextBytes(data);
+                disk.write(ByteBuffer.wrap(data), offset);
+                System.arraycopy(data, 0, model, offset, length);
+            }
+        }
+    }
+    /**
+     * Random writes of odd sizes and places at a finer grain than {@link #randomWrites}: pieces of
+     * one {@code grain} (a subcluster), spans over several of them and over cluster boundaries,
+     * whole clusters; offsets anywhere, or on a grain or cluster boundary. Discards (which read as
+     * zeros after), flushes and reads checked against the model in between.
+     */
+    static void grainWrites(VirtualDisk disk, byte[] model, Random random, int operations, int clusterSize, int grain)
+            throws IOException {
+        int size = model.length;
+        for (int op = 0; op < operations; op++) {
+            int kind = random.nextInt(20);
+            int length = switch (random.nextInt(6)) {
+                case 0 -> 1 + random.nextInt(Math.max(1, grain / 2));
+                case 1 -> grain * (1 + random.nextInt(3)) + random.nextInt(3) - 1;
+                case 2 -> 1 + random.nextInt(4 * grain);
+                case 3 -> clusterSize;
+                case 4 -> 1 + random.nextInt(2 * clusterSize);
+                default -> 1 + random.nextInt(64 * 1024);
+            };
+            length = Math.max(1, Math.min(length, size));
+            int offset = random.nextInt(size - length + 1);
+            switch (random.nextInt(3)) {
+                case 0 -> offset &= -grain;
+                case 1 -> offset &= -clusterSize;
+                default -> { }
+            }
+            if (kind == 0) {
+                disk.flush();
+            } else if (kind <= 3) {
+                disk.discard(offset, length);
+                java.util.Arrays.fill(model, offset, offset + length, (byte) 0);
+            } else if (kind <= 5) {
                 ByteBuffer got = ByteBuffer.allocate(length);
                 disk.read(got, offset);
                 assertArrayEquals(java.util.Arrays.copyOfRange(model, offset, offset + length), got.array(),

@@ -32,6 +32,21 @@ enum KillImage {
             return image;
         }
     },
+    /**
+     * A qcow2 with extended L2 entries (64 KiB clusters of 2 KiB subclusters) over a raw backing
+     * file: writes allocate subclusters, partial ones copy from the backing file.
+     */
+    QCOW2_SUBCLUSTERS_BACKING("qcow2 ext-L2 + backing", "qcow2") {
+        @Override
+        Path create(Path dir, Path initial) throws IOException, InterruptedException {
+            Path base = dir.resolve("base.raw");
+            Files.move(initial, base);
+            Path image = dir.resolve("top.qcow2");
+            TestImages.run(dir, "qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on,cluster_size=65536",
+                    "-b", base.toString(), "-F", "raw", image.toString(), Long.toString(SIZE));
+            return image;
+        }
+    },
     /** A v2 qcow2 (no zero clusters: zeros are written or clusters freed), no backing file. */
     QCOW2_V2("qcow2 v2", "qcow2") {
         @Override
