@@ -71,7 +71,7 @@ final class ClusterWriter extends GuestWriter {
         long entry = table[l2Index];
         boolean compressed = (entry & ClusterMap.COMPRESSED) != 0;
         int inDisk = inDisk(clusterStart);
-        ByteBuffer cluster = ByteBuffer.allocate(clusterSize);
+        ByteBuffer cluster = ByteBuffer.allocate(hosts.writesWholeClusters() ? clusterSize : inDisk);
         if (piece.remaining() < inDisk) {
             readCurrent(cluster.slice(0, inDisk), clusterStart);
         }
@@ -107,6 +107,9 @@ final class ClusterWriter extends GuestWriter {
         long[] table = tables.writableTable(l1Index, clusterStart);
         entry = table[l2Index];
         boolean compressed = (entry & ClusterMap.COMPRESSED) != 0;
+        if (!compressed && (entry & ClusterMap.ZERO) == 0 && hosts.allocated(entry)) {
+            hosts.zeroed(entry & ClusterMap.OFFSET_MASK, inDisk(clusterStart));
+        }
         if (zeroClusters && !compressed && hosts.allocated(entry) && (entry & ClusterMap.COPIED) != 0) {
             // keeps its allocation for later writes
             table[l2Index] = (entry & ClusterMap.OFFSET_MASK) | ClusterMap.COPIED | ClusterMap.ZERO;

@@ -25,6 +25,7 @@ final class L2Updater {
     private final int clusterSize;
     /** The longs of one L2 entry: 2 with extended L2 entries. */
     private final int entryLongs;
+    private final boolean externalData;
     private final Set<Long> dirtyTables = new LinkedHashSet<>();
     private final Set<Integer> dirtyL1 = new TreeSet<>();
 
@@ -36,6 +37,7 @@ final class L2Updater {
         this.refcounts = refcounts;
         this.clusterSize = header.clusterSize();
         this.entryLongs = header.extendedL2() ? 2 : 1;
+        this.externalData = header.hasIncompatible(Qcow2Header.INCOMPAT_DATA_FILE);
     }
 
     /** The L2 table of L1 entry {@code index} as it is now, or null when there is none. */
@@ -68,7 +70,9 @@ final class L2Updater {
         }
         long created = refcounts.allocate();
         long[] table = offset == 0 ? new long[clusterSize / Long.BYTES] : l2Cache.get(offset, virtualOffset).clone();
-        for (int i = 0; i < table.length; i += entryLongs) {
+        // (Not with an external data file: there every guest cluster has refcount 1, and COPIED
+        // with offset 0 is what says a cluster lives at offset 0 of the data file.)
+        for (int i = 0; i < table.length && !externalData; i += entryLongs) {
             // The clusters of a shared table are shared too: writing any of them must copy it first.
             // (An extended entry's second half is its subcluster bitmap, which keeps its bit 63.)
             table[i] &= ~ClusterMap.COPIED;

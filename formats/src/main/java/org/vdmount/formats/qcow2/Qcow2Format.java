@@ -9,7 +9,7 @@ import org.vdmount.formats.Storage;
 import org.vdmount.formats.VirtualDisk;
 
 /**
- * QEMU copy-on-write images, versions 2 and 3, read-only.
+ * QEMU copy-on-write images, versions 2 and 3, read, and written in place when asked.
  *
  * <p>Follows qemu's {@code docs/interop/qcow2.txt} (header, header extensions, L1/L2 and extended L2
  * entries, compressed cluster descriptors, snapshot table), the zstd frame format of RFC 8878 for
@@ -21,6 +21,13 @@ import org.vdmount.formats.VirtualDisk;
  * {@link ClusterMap} (with {@link L2Cache} and {@link RunMerger}) maps virtual ranges to runs, and
  * {@link CompressedClusters} finds compressed clusters for the shared
  * {@link org.vdmount.formats.compress.CompressedBlocks} reader.
+ *
+ * <p>Writing: {@link WriteRefusals} says which images are not written; {@link Qcow2Writer} holds
+ * the lock and makes metadata durable in qemu's order; {@link GuestWriter} splits writes and zeroing
+ * into clusters, written through standard L2 entries by {@link ClusterWriter} and through extended
+ * ones (subclusters) by {@link SubclusterWriter}; {@link HostClusters} places guest clusters (new
+ * clusters in the image, or at their guest offset in an external data file); {@link L2Updater}
+ * changes L1 and L2 tables, {@link Refcounts} (with {@link RefcountEntries}) the refcounts.
  */
 public final class Qcow2Format implements ImageFormat {
 

@@ -89,7 +89,8 @@ final class Qcow2Opener {
                 }
                 Path path = context.find(storage, RelatedFile.of("external data file", ext.dataFileName)
                         .exact(ext.dataFileName, null));
-                FileStorage opened = context.openFile(path, path.toString(), false);
+                // Written through when the image is: guest data goes there, metadata to the image.
+                FileStorage opened = context.openFile(path, path.toString(), writable);
                 resources.add(opened);
                 data = opened;
                 dataFile = path.toString();
@@ -101,6 +102,9 @@ final class Qcow2Opener {
                 }
             }
             resources.add(storage);
+            if (writable && dataFile != null) {
+                WriteRefusals.checkDataFile(file, Path.of(dataFile), chainFiles(backing));
+            }
 
             int clusterBits = header.clusterBits();
             L2Cache l2Cache = new L2Cache(storage, header.clusterSize(), fileSize);
@@ -115,7 +119,7 @@ final class Qcow2Opener {
             });
             Qcow2Disk disk = new Qcow2Disk(size, backing, map, compressed, header.clusterSize(), info, resources);
             if (writable) {
-                disk.writeThrough(writer(header, size, l1, l2Cache, backing != null, disk, fileSize));
+                disk.writeThrough(writer(header, size, l1, l2Cache, backing != null, disk, data, fileSize));
             }
             return disk;
         } catch (IOException | RuntimeException e) {
@@ -132,13 +136,23 @@ final class Qcow2Opener {
         }
     }
 
+    /** The files of this image and of its backing chain. */
+    private List<String> chainFiles(VirtualDisk backing) {
+        List<String> files = new ArrayList<>();
+        storage.path().ifPresent(p -> files.add(p.toString()));
+        for (VirtualDisk layer = backing; layer != null; layer = layer.backing().orElse(null)) {
+            files.addAll(layer.info().files());
+        }
+        return files;
+    }
+
     private Qcow2Writer writer(Qcow2Header header, long size, long[] l1, L2Cache l2Cache, boolean hasBacking,
-            Qcow2Disk disk, long fileSize) throws IOException {
+            Qcow2Disk disk, Storage data, long fileSize) throws IOException {
         Refcounts refcounts = Refcounts.open(storage, header, fileSize);
         L2Updater tables = new L2Updater(storage, l1, header.l1TableOffset(), l2Cache, refcounts, header);
-        HostClusters hosts = new HostClusters(storage, header, refcounts);
+        HostClusters hosts = new HostClusters(storage, data, header, refcounts);
         GuestWriter clusters = GuestWriter.of(header, size, hasBacking, tables, hosts, disk::read);
-        return new Qcow2Writer(storage, header, refcounts, tables, clusters);
+        return new Qcow2Writer(storage, header, refcounts, tables, clusters, hosts);
     }
 
     private void checkFeatures(Qcow2Header header, HeaderExtensions ext) throws ImageException {

@@ -15,9 +15,10 @@ import org.vdmount.formats.Storage;
  * flushes holds the write lock, so two writers of the same unallocated cluster never both allocate
  * it and a reader never sees a table half changed.
  *
- * <p>Ordering (each arrow a flush of the file, made only when both sides wrote something): guest
- * data and refcount blocks → refcount table entries (or a moved table, then the header) → L2 tables
- * → L1 entries → the released clusters' refcounts. Until a flush, the new metadata lives in memory
+ * <p>Ordering (each arrow a flush of the file, made only when both sides wrote something; guest
+ * data in an external data file is flushed first, on every flush): guest data and refcount
+ * blocks → refcount table entries (or a moved table, then the header) → L2 tables → L1 entries →
+ * the released clusters' refcounts. Until a flush, the new metadata lives in memory
  * only; the file always holds a consistent older state plus leaked clusters at most.
  */
 final class Qcow2Writer {
@@ -31,17 +32,23 @@ final class Qcow2Writer {
     private final Refcounts refcounts;
     private final L2Updater tables;
     private final GuestWriter clusters;
+    private final HostClusters hosts;
     private final int clusterSize;
+    /** The autoclear bits the writer keeps true: data_file_raw (it keeps a raw data file the disk). */
+    private final long keptAutoclear;
     private volatile boolean headerReady;
 
-    Qcow2Writer(Storage storage, Qcow2Header header, Refcounts refcounts, L2Updater tables, GuestWriter clusters) {
+    Qcow2Writer(Storage storage, Qcow2Header header, Refcounts refcounts, L2Updater tables, GuestWriter clusters,
+            HostClusters hosts) {
         this.storage = storage;
         this.header = header;
         this.refcounts = refcounts;
         this.tables = tables;
         this.clusters = clusters;
+        this.hosts = hosts;
         this.clusterSize = header.clusterSize();
-        this.headerReady = header.autoclearFeatures() == 0;
+        this.keptAutoclear = header.autoclearFeatures() & (1L << Qcow2Header.AUTOCLEAR_DATA_FILE_RAW);
+        this.headerReady = header.autoclearFeatures() == keptAutoclear;
     }
 
     ReadWriteLock lock() {
@@ -77,7 +84,9 @@ final class Qcow2Writer {
         lock.writeLock().lock();
         try {
             // Each step starts with a flush of the file, so that what it points at (guest data,
-            // refcounts, tables) is durable first; a step with nothing to do costs nothing.
+            // refcounts, tables) is durable first; a step with nothing to do costs nothing. Guest
+            // data in an external data file is made durable before anything else.
+            hosts.flush();
             refcounts.storeIncrements();
             if (tables.hasChangedTables()) {
                 storage.flush();
@@ -125,13 +134,13 @@ final class Qcow2Writer {
 
     /**
      * Clears the autoclear feature bits before the first change, as the spec asks of a writer that
-     * does not keep those features (bitmaps) up to date.
+     * does not keep those features (bitmaps) up to date; data_file_raw, which it keeps, stays.
      */
     private void prepareHeader() throws IOException {
         if (headerReady) {
             return;
         }
-        storage.writeAt(ByteBuffer.allocate(Long.BYTES), HEADER_AUTOCLEAR);
+        storage.writeAt(ByteBuffer.allocate(Long.BYTES).putLong(0, keptAutoclear), HEADER_AUTOCLEAR);
         storage.flush();
         headerReady = true;
     }

@@ -93,18 +93,15 @@ final class SubclusterWriter extends GuestWriter {
     private void fill(long clusterStart, long target, long subclusters, int from, ByteBuffer piece)
             throws IOException {
         int to = from + piece.remaining();
-        int sub = 0;
-        while (sub < SUBCLUSTERS) {
-            if ((subclusters & (1L << sub)) == 0) {
-                sub++;
-                continue;
-            }
-            int first = sub;
-            while (sub < SUBCLUSTERS && (subclusters & (1L << sub)) != 0) {
-                sub++;
-            }
+        int limit = hosts.writesWholeClusters() ? clusterSize : inDisk(clusterStart);
+        for (int first = next(subclusters, 0); first < SUBCLUSTERS; ) {
+            int end = runEnd(subclusters, first);
             int runFrom = first << subclusterBits;
-            int runTo = sub << subclusterBits;
+            int runTo = Math.min(end << subclusterBits, limit);
+            first = next(subclusters, end);
+            if (runFrom >= runTo) {
+                break; // past the end of the disk
+            }
             ByteBuffer run = ByteBuffer.allocate(runTo - runFrom);
             int pieceFrom = Math.max(from, runFrom);
             int pieceTo = Math.min(to, runTo);
@@ -175,6 +172,19 @@ final class SubclusterWriter extends GuestWriter {
                 && (entry & ClusterMap.COMPRESSED) == 0) {
             return; // reads as zeros already: unallocated without a backing file, or zero
         }
+        if ((entry & ClusterMap.COMPRESSED) == 0 && hosts.allocated(entry)) {
+            long host = entry & ClusterMap.OFFSET_MASK;
+            long dropped = allocated & subclusters;
+            for (int first = next(dropped, 0); first < SUBCLUSTERS; ) {
+                int end = runEnd(dropped, first);
+                int runFrom = first << subclusterBits;
+                int runTo = Math.min(end << subclusterBits, inDisk(clusterStart));
+                if (runFrom < runTo) {
+                    hosts.zeroed(host + runFrom, runTo - runFrom);
+                }
+                first = next(dropped, end);
+            }
+        }
         long[] table = tables.writableTable(l1Index(clusterStart), clusterStart);
         int at = 2 * l2Index(clusterStart);
         if (whole) {
@@ -218,6 +228,18 @@ final class SubclusterWriter extends GuestWriter {
     /** The subclusters that bytes {@code [from, to)} of a cluster touch ({@code to > from}). */
     private long span(int from, int to) {
         return bits(from >>> subclusterBits, ((to - 1) >>> subclusterBits) + 1);
+    }
+
+    /** The first subcluster from {@code from} on whose bit is set in {@code bits}, or 32. */
+    private static int next(long bits, int from) {
+        long rest = bits & ALL & -(1L << from);
+        return rest == 0 ? SUBCLUSTERS : Long.numberOfTrailingZeros(rest);
+    }
+
+    /** The end of the run of set bits that starts at {@code first}. */
+    private static int runEnd(long bits, int first) {
+        long clear = ~bits & -(1L << first);
+        return Math.min(SUBCLUSTERS, Long.numberOfTrailingZeros(clear));
     }
 
     /** The bits of subclusters {@code [first, end)}. */

@@ -1,5 +1,9 @@
 package org.vdmount.formats.qcow2;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.vdmount.formats.ImageException;
 
 /**
@@ -19,9 +23,19 @@ final class WriteRefusals {
             throw refuse(file, "its refcounts are dirty (lazy refcounts, not closed cleanly); "
                     + "repair it first with qemu-img check -r all");
         }
-        if (header.hasIncompatible(Qcow2Header.INCOMPAT_DATA_FILE)) {
-            throw refuse(file, "it keeps its data in an external data file, which vdmount writes not yet; "
-                    + "use --overlay FILE");
+    }
+
+    /**
+     * Refuses an external data file that is also the image itself or a file of its backing chain
+     * ({@code others}): guest data written at guest offsets would overwrite them.
+     */
+    static void checkDataFile(String file, Path dataFile, List<String> others) throws IOException {
+        for (String other : others) {
+            Path path = Path.of(other);
+            if (Files.exists(path) && Files.isSameFile(path, dataFile)) {
+                throw refuse(file, "its external data file " + dataFile + " is also " + other
+                        + ", which guest data would overwrite");
+            }
         }
     }
 

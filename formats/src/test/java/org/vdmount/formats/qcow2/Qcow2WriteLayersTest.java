@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vdmount.formats.ImageException;
+import org.vdmount.formats.OpenOptions;
 import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.testing.TestImages;
 
@@ -167,11 +168,9 @@ class Qcow2WriteLayersTest {
         Qcow2Fixtures.patch(dirty, 72, ByteBuffer.allocate(8).putLong(0, 1));
         assertRefused(dirty, "qemu-img check -r all");
 
-        assertRefused(WriteChecks.create(dir, "external.qcow2", "data_file=" + dir.resolve("external.raw"), MIB),
-                "external data file");
 
         // Read-only opening of the same images still works.
-        try (VirtualDisk disk = org.vdmount.formats.Images.open(dir.resolve("external.qcow2"))) {
+        try (VirtualDisk disk = org.vdmount.formats.Images.open(corrupt, OpenOptions.readOnly(), warning -> { })) {
             assertFalse(disk.writable());
         }
     }

@@ -11,8 +11,9 @@ final class WriteOptions {
     boolean readOnly;
 
     @Option(names = "--rw", description = "Take writes and let them change the image itself. Writable in place: "
-            + "raw images, qcow2 (v2 and v3, extended L2 subclusters; internal snapshots are kept intact) and VMDK (monolithicSparse, "
-            + "twoGbMaxExtentSparse, snapshot deltas, flat extents): the top image only, backing files and "
+            + "raw images, qcow2 (v2 and v3, extended L2 subclusters, external data files; internal snapshots "
+            + "are kept intact) and VMDK (monolithicSparse, twoGbMaxExtentSparse, snapshot deltas, flat "
+            + "extents): the top image only, backing files and "
             + "parents stay untouched. Other formats: use --overlay. Never use it on evidence.")
     boolean readWrite;
 

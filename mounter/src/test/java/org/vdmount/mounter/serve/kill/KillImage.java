@@ -47,6 +47,16 @@ enum KillImage {
             return image;
         }
     },
+    /**
+     * A qcow2 whose guest data lives in an external data file (not raw): data goes there, at its
+     * guest offset, metadata to the image file; both are flushed on FLUSH.
+     */
+    QCOW2_DATA_FILE("qcow2 + data file", "qcow2") {
+        @Override
+        Path create(Path dir, Path initial) throws IOException, InterruptedException {
+            return convert(dir, initial, "top.qcow2", "-O", "qcow2", "-o", "data_file=top.data");
+        }
+    },
     /** A v2 qcow2 (no zero clusters: zeros are written or clusters freed), no backing file. */
     QCOW2_V2("qcow2 v2", "qcow2") {
         @Override
