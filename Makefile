@@ -234,6 +234,7 @@ install: jar
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar \
 		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.aot $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.jsa
+	rm -rf $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-native
 	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
 
 clean:
