@@ -9,7 +9,7 @@ MVN ?= MAVEN_OPTS="$$MAVEN_OPTS -Djansi.noreset=true" mvn -B -q -Dstyle.color=ne
 include kmod/kernels.mk
 
 # Debian/Ubuntu packages: to build and run vdmount, and in addition to run every test.
-RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx
+RUN_PACKAGES = openjdk-17-jdk-headless maven make gcc libc6-dev qemu-utils fuse3 util-linux kpartx libzstd1
 # The guest suites run on two kernels: Debian 12's own (6.1) and its backports kernel (6.12, which
 # has ublk). Both come from Debian 12's archive.
 TEST_PACKAGES = $(RUN_PACKAGES) fdisk e2fsprogs dosfstools mtools zstd bc time libnbd-bin nbd-client fio qemu-system-common \
@@ -234,6 +234,7 @@ install: jar
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/vdmount $(DESTDIR)$(PREFIX)/share/vdmount/vdmount.jar \
 		$(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.aot $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-*.jsa
+	rm -rf $(DESTDIR)$(PREFIX)/share/vdmount/vdmount-native
 	-rmdir $(DESTDIR)$(PREFIX)/share/vdmount
 
 clean:

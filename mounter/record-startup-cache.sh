@@ -5,6 +5,7 @@
 # Each comes from one training run of the commands on the sample image, as qcow2 and (when
 # qemu-img is there to convert it) as VMDK, VHDX, VDI, VHD and Parallels, and on 32 MiB of data in
 # the compressed formats, with the options the launcher gives the JVM.
+# Also puts JNA's native library beside the jar (BASE-native/libjnidispatch.so).
 # The caches name the jar by its path: record them wherever the jar is put. A failure here costs
 # only start-up speed, so it is reported and not fatal.
 # Usage: mounter/record-startup-cache.sh JAR
@@ -38,6 +39,16 @@ for image in "deflate.qcow2 -O qcow2 -c" "zstd.qcow2 -O qcow2 -c -o compression_
         images="$images$nl$work/${image%% *}"
     fi
 done
+
+# JNA's native library, out of the jar, where the launcher points JNA (BASE-native/): it is
+# not unpacked into a temporary file on every run.
+rm -rf "$base-native"
+java=$(VDMOUNT_LAUNCHER=jdks "$top/bin/vdmount" | head -n 1 | cut -f 2)
+if [ -n "$java" ] && "$java" -cp "$jar" org.vdmount.mounter.NativeLibraryExport "$base-native" 2>"$work/log"; then
+    echo "JNA's library: $base-native/libjnidispatch.so"
+else
+    echo "JNA's library left in the jar (unpacked on each run): $(tail -n 1 "$work/log")" >&2
+fi
 
 VDMOUNT_LAUNCHER=jdks "$top/bin/vdmount" | while IFS="$(printf '\t')" read -r version java build; do
     # The options the launcher gives a short command on this Java: a cache made with other module

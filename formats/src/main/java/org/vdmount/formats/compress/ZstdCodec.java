@@ -1,12 +1,10 @@
 package org.vdmount.formats.compress;
 
-import io.airlift.compress.MalformedInputException;
-import io.airlift.compress.zstd.ZstdDecompressor;
-
 /**
  * compression_type 1: zstd. qemu's reader accepts a sequence of frames and stops when the cluster is
  * full, and the input's last sector may hold the start of the next cluster's frame; so frames are
- * delimited here (by walking their block headers) and each one handed to the decoder alone.
+ * delimited here (by walking their block headers) and each one handed to the decoder alone
+ * ({@link ZstdFrames}: libzstd where it loads, else a pure-Java decoder).
  */
 final class ZstdCodec implements Codec {
     private static final int FRAME_MAGIC = 0xFD2FB528;
@@ -15,8 +13,17 @@ final class ZstdCodec implements Codec {
     private static final int[] DICT_ID_BYTES = {0, 1, 2, 4};
     private static final int[] CONTENT_SIZE_BYTES = {0, 2, 4, 8};
 
-    private final ZstdDecompressor decoder = new ZstdDecompressor();
+    private final ZstdFrames frames;
     private boolean ended;
+
+    ZstdCodec() {
+        this(ZstdFrames.create());
+    }
+
+    /** With the given frame decoder (the tests run both). */
+    ZstdCodec(ZstdFrames frames) {
+        this.frames = frames;
+    }
 
     @Override
     public boolean ended() {
@@ -48,11 +55,7 @@ final class ZstdCodec implements Codec {
                 throw new DamagedException("zstd data is damaged (no frame magic at byte " + at + ")");
             }
             int length = frameLength(in, at, inLength);
-            try {
-                produced += decoder.decompress(in, at, length, out, produced, outLength - produced);
-            } catch (MalformedInputException | IllegalArgumentException | IndexOutOfBoundsException e) {
-                throw new DamagedException("zstd data is damaged (" + e.getMessage() + ")");
-            }
+            produced += frames.decode(in, at, length, out, produced, outLength - produced);
             at += length;
             ended = true;
         }

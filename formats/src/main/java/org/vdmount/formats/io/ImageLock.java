@@ -1,11 +1,10 @@
 package org.vdmount.formats.io;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-import com.sun.jna.Structure;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -36,7 +35,7 @@ import org.vdmount.formats.ImageException;
  * own: unlike Java's {@code FileChannel.lock} (classic POSIX locks, which the kernel drops when the
  * process closes any descriptor of the file, such as the audit trail hashing the image), they last
  * until this lock is closed, and two opens in one process see each other as two processes would.
- * Linux x86_64 and aarch64 layouts ({@code struct flock}, 32 bytes).
+ * Linux x86_64 and aarch64 layout of {@code struct flock} (32 bytes).
  *
  * <p>A file system without OFD locks (some FUSE, 9p and NFS mounts answer EINVAL, ENOLCK,
  * EOPNOTSUPP) leaves the file unlocked, with one warning per process, as does a process that holds
@@ -66,6 +65,12 @@ public final class ImageLock implements Closeable {
         }
     }
 
+    /** struct flock: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid; 32 bytes. */
+    private static final int FLOCK_BYTES = 32;
+    private static final int FLOCK_TYPE = 0;
+    private static final int FLOCK_WHENCE = 2;
+    private static final int FLOCK_START = 8;
+    private static final int FLOCK_LEN = 16;
     private static final int F_OFD_GETLK = 36;
     private static final int F_OFD_SETLK = 37;
     private static final short F_RDLCK = 0;
@@ -91,29 +96,6 @@ public final class ImageLock implements Closeable {
     private static final AtomicInteger HELD = new AtomicInteger();
     private static final AtomicBoolean WARNED_UNSUPPORTED = new AtomicBoolean();
     private static final AtomicBoolean WARNED_BUDGET = new AtomicBoolean();
-
-    /** What libc offers this class. */
-    private interface LibC extends Library {
-        LibC INSTANCE = Native.load("c", LibC.class);
-
-        int open(String path, int flags) throws LastErrorException;
-
-        int fcntl(int fd, int cmd, Flock lock) throws LastErrorException;
-
-        int close(int fd) throws LastErrorException;
-
-        int getrlimit(int resource, long[] limits) throws LastErrorException;
-    }
-
-    /** {@code struct flock}. */
-    @Structure.FieldOrder({"l_type", "l_whence", "l_start", "l_len", "l_pid"})
-    public static final class Flock extends Structure {
-        public short l_type;
-        public short l_whence;
-        public long l_start;
-        public long l_len;
-        public int l_pid;
-    }
 
     /** Why a lock could not be taken, other than another user holding it. */
     private static final class Unsupported extends Exception {
@@ -154,7 +136,7 @@ public final class ImageLock implements Closeable {
         }
         int fd;
         try {
-            fd = LibC.INSTANCE.open(path.toString(), O_RDONLY | O_CLOEXEC);
+            fd = Libc.Calls.open(path.toString(), O_RDONLY | O_CLOEXEC);
         } catch (LastErrorException e) {
             throw new ImageException(name, "cannot open it to lock it: " + (e.getErrorCode() == EMFILE
                     ? "too many open files (ulimit -n)" : "errno " + e.getErrorCode()));
@@ -213,7 +195,7 @@ public final class ImageLock implements Closeable {
     private static long maxDescriptors() {
         long[] limits = new long[2]; // struct rlimit: soft, hard
         try {
-            LibC.INSTANCE.getrlimit(RLIMIT_NOFILE, limits);
+            Libc.Calls.getrlimit(RLIMIT_NOFILE, limits);
             return limits[0] > 0 ? limits[0] : 1024;
         } catch (LastErrorException e) {
             return 1024;
@@ -222,14 +204,13 @@ public final class ImageLock implements Closeable {
 
     /** Whether another open file description holds a lock on byte {@code offset}. */
     private boolean heldElsewhere(int offset) throws ImageException, Unsupported {
-        Flock probe = flock(F_WRLCK, offset);
+        byte[] probe = flock(F_WRLCK, offset);
         try {
             fcntl(F_OFD_GETLK, probe);
         } catch (LastErrorException e) {
             throw new Unsupported(e.getErrorCode());
         }
-        probe.read();
-        return probe.l_type != F_UNLCK;
+        return ByteBuffer.wrap(probe).order(ByteOrder.nativeOrder()).getShort(FLOCK_TYPE) != F_UNLCK;
     }
 
     private void set(int offset, String name) throws ImageException, Unsupported {
@@ -244,10 +225,10 @@ public final class ImageLock implements Closeable {
         }
     }
 
-    private void fcntl(int cmd, Flock lock) {
+    private void fcntl(int cmd, byte[] lock) {
         while (true) {
             try {
-                LibC.INSTANCE.fcntl(fd, cmd, lock);
+                Libc.Calls.fcntl(fd, cmd, lock);
                 return;
             } catch (LastErrorException e) {
                 if (e.getErrorCode() != EINTR) {
@@ -257,15 +238,14 @@ public final class ImageLock implements Closeable {
         }
     }
 
-    private static Flock flock(short type, int offset) {
-        Flock lock = new Flock();
-        lock.l_type = type;
-        lock.l_whence = 0;
-        lock.l_start = offset;
-        lock.l_len = 1;
-        lock.l_pid = 0;
-        lock.write();
-        return lock;
+    /** A struct flock on the one byte at {@code offset}, from the start of the file; l_pid 0. */
+    private static byte[] flock(short type, int offset) {
+        ByteBuffer lock = ByteBuffer.allocate(FLOCK_BYTES).order(ByteOrder.nativeOrder());
+        lock.putShort(FLOCK_TYPE, type);
+        lock.putShort(FLOCK_WHENCE, (short) 0); // SEEK_SET
+        lock.putLong(FLOCK_START, offset);
+        lock.putLong(FLOCK_LEN, 1);
+        return lock.array();
     }
 
     @Override
@@ -275,7 +255,7 @@ public final class ImageLock implements Closeable {
         }
         HELD.decrementAndGet();
         try {
-            LibC.INSTANCE.close(fd); // the kernel drops the OFD locks with their last descriptor
+            Libc.Calls.close(fd); // the kernel drops the OFD locks with their last descriptor
         } catch (LastErrorException e) {
             // nothing is left to release
         }

@@ -1,6 +1,7 @@
 package org.vdmount.formats.overlay;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +113,10 @@ public final class OverlayCommit {
     private Result merge(boolean keep, Progress progress) throws IOException {
         String declared = header.format() == null || header.format().equals(OpenContext.PROBED_BACKING_FORMAT)
                 ? null : header.format();
-        refuseUnwritable(declared);
+        long baseSize = refuseUnwritable(declared);
+        if (header.virtualSize() > baseSize) {
+            growBacking(declared, baseSize);
+        }
         long[] bytes = new long[2];
         String backingFormat;
         // The layer is read under the writer lock run() holds; a reader's lock of its own would meet it.
@@ -124,9 +128,8 @@ public final class OverlayCommit {
                 throw new ImageException(backing.toString(), "vdmount cannot write " + backingFormat
                         + " images yet, so it cannot commit into one (qemu-img commit can, for formats qemu writes)");
             }
-            if (top.size() != base.size()) {
-                throw new ImageException(overlay.toString(), "is " + top.size() + " bytes but its backing file "
-                        + backing + " is " + base.size() + " bytes: vdmount commits only overlays of the same size");
+            if (top.size() > base.size()) { // grown by someone else since it was looked at
+                throw new ImageException(backing.toString(), "changed size during the commit");
             }
             if (!keep && !top.info().snapshots().isEmpty()) {
                 throw new ImageException(overlay.toString(), "has internal snapshots, which emptying it would lose:"
@@ -149,14 +152,42 @@ public final class OverlayCommit {
 
     /**
      * Evidence and formats vdmount has no writer for are refused after a read-only look, before the
-     * backing file is ever opened for writing.
+     * backing file is ever opened for writing. Returns the backing image's size.
      */
-    private void refuseUnwritable(String declared) throws IOException {
+    private long refuseUnwritable(String declared) throws IOException {
         try (VirtualDisk look = Images.open(backing, OpenOptions.readOnly().withFormat(declared), warnings)) {
             if (look instanceof EvidenceContainer || look instanceof NestedDisk) {
                 throw new ImageException(backing.toString(), "is evidence (" + look.info().format()
                         + "), which vdmount never writes: copy the overlay's view out instead (vdmount cat, or"
                         + " attach with --overlay and copy the device)");
+            }
+            return look.size();
+        }
+    }
+
+    /**
+     * An overlay larger than its backing image (grown with qemu-img resize) needs a larger image, as
+     * qemu-img commit makes it: a raw file is lengthened (the new end reads as zeros, as it read
+     * through the overlay); other formats are left for qemu-img resize, which rewrites their tables.
+     * An overlay smaller than its image needs nothing: its range is merged, the rest stays as it was.
+     */
+    private void growBacking(String declared, long baseSize) throws IOException {
+        String format;
+        boolean plainFile;
+        try (VirtualDisk look = Images.open(backing, OpenOptions.readOnly().withFormat(declared), warnings)) {
+            format = look.info().format();
+            plainFile = look.info().files().size() == 1;
+        }
+        long size = header.virtualSize();
+        if (!format.equals("raw") || !plainFile) {
+            throw new ImageException(overlay.toString(), "is " + size + " bytes but its backing file " + backing
+                    + " is " + baseSize + " bytes, and vdmount grows only raw files: grow it first ("
+                    + "qemu-img resize -f " + format + " " + backing + " " + size + "), then commit");
+        }
+        try (ImageLock lock = ImageLock.take(backing, backing.toString(), ImageLock.Use.WRITE, warnings);
+                RandomAccessFile file = new RandomAccessFile(backing.toFile(), "rw")) {
+            if (file.length() < size) {
+                file.setLength(size);
             }
         }
     }

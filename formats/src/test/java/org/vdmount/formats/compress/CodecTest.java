@@ -10,7 +10,10 @@ import io.airlift.compress.zstd.ZstdCompressor;
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 import java.util.zip.Deflater;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.vdmount.formats.testing.TestImages;
 
 /**
@@ -34,8 +37,15 @@ class CodecTest {
         return Arrays.copyOf(out, n);
     }
 
-    @Test
-    void zstdReadsSeveralFramesAndIgnoresTheNextClustersBytes() throws Exception {
+    /** Both frame decoders: libzstd (which must load on the machines the tests run on) and pure Java. */
+    static Stream<ZstdFrames> zstdDecoders() {
+        assertTrue(NativeZstdFrames.available(), "libzstd.so.1 does not load (apt-get install libzstd1)");
+        return Stream.of(new NativeZstdFrames(), new JavaZstdFrames());
+    }
+
+    @ParameterizedTest
+    @MethodSource("zstdDecoders")
+    void zstdReadsSeveralFramesAndIgnoresTheNextClustersBytes(ZstdFrames decoder) throws Exception {
         byte[] data = cluster();
         ByteArrayOutputStream in = new ByteArrayOutputStream();
         in.writeBytes(zstd(data, 0, 20_000));
@@ -44,18 +54,61 @@ class CodecTest {
         in.writeBytes(Arrays.copyOf(zstd(data, 0, 5000), 7)); // start of another cluster's frame
         byte[] input = in.toByteArray();
         byte[] out = new byte[CLUSTER];
-        assertEquals(CLUSTER, new ZstdCodec().decompress(input, input.length, out, CLUSTER));
+        assertEquals(CLUSTER, new ZstdCodec(decoder).decompress(input, input.length, out, CLUSTER));
         assertArrayEquals(data, out);
     }
 
-    @Test
-    void zstdRefusesGarbageAndTruncation() {
+    @ParameterizedTest
+    @MethodSource("zstdDecoders")
+    void zstdRefusesGarbageAndTruncation(ZstdFrames decoder) {
         byte[] garbage = TestImages.pattern(500, 3);
         assertThrows(Codec.DamagedException.class,
-                () -> new ZstdCodec().decompress(garbage, garbage.length, new byte[CLUSTER], CLUSTER));
+                () -> new ZstdCodec(decoder).decompress(garbage, garbage.length, new byte[CLUSTER], CLUSTER));
         byte[] frame = zstd(cluster(), 0, CLUSTER);
         assertThrows(Codec.DamagedException.class,
-                () -> new ZstdCodec().decompress(frame, frame.length / 2, new byte[CLUSTER], CLUSTER));
+                () -> new ZstdCodec(decoder).decompress(frame, frame.length / 2, new byte[CLUSTER], CLUSTER));
+    }
+
+    /**
+     * The two decoders agree on every frame and on every damage: frames of many sizes, each decoded
+     * whole, then with bytes flipped (each must decode to the same bytes or refuse, both alike), and
+     * into an output too small for the frame (both refuse).
+     */
+    @Test
+    void zstdDecodersAgreeOnGoodAndDamagedFrames() {
+        ZstdFrames nativeFrames = new NativeZstdFrames();
+        ZstdFrames javaFrames = new JavaZstdFrames();
+        java.util.Random random = new java.util.Random(5);
+        for (int round = 0; round < 300; round++) {
+            byte[] data = cluster();
+            int length = 1 + random.nextInt(CLUSTER);
+            byte[] frame = zstd(data, 0, length);
+            if (round % 3 != 0) {
+                for (int flips = 1 + random.nextInt(3); flips > 0; flips--) {
+                    frame[random.nextInt(frame.length)] ^= (byte) (1 << random.nextInt(8));
+                }
+            }
+            int capacity = round % 10 == 9 ? length / 2 : CLUSTER;
+            String a = outcome(nativeFrames, frame, capacity);
+            String b = outcome(javaFrames, frame, capacity);
+            if (round % 3 == 0 && capacity == CLUSTER) {
+                assertEquals("ok " + Arrays.hashCode(Arrays.copyOf(data, length)), a, "round " + round);
+            }
+            assertEquals(a.startsWith("ok"), b.startsWith("ok"), "round " + round + ": native " + a + ", java " + b);
+            if (a.startsWith("ok")) {
+                assertEquals(a, b, "round " + round);
+            }
+        }
+    }
+
+    private static String outcome(ZstdFrames decoder, byte[] frame, int capacity) {
+        byte[] out = new byte[capacity];
+        try {
+            int n = decoder.decode(frame, 0, frame.length, out, 0, capacity);
+            return "ok " + Arrays.hashCode(Arrays.copyOf(out, n));
+        } catch (Codec.DamagedException e) {
+            return "damaged";
+        }
     }
 
     @Test

@@ -213,6 +213,46 @@ class OverlayCommitTest {
         assertArrayEquals(new byte[65536], Arrays.copyOf(Files.readAllBytes(raw), 65536));
     }
 
+    /**
+     * An overlay grown with qemu-img resize lengthens its raw image, as qemu-img commit does; one
+     * shrunk merges its own range only; a qcow2 image smaller than its overlay is left to qemu-img
+     * resize, with the command to run.
+     */
+    @Test
+    void commitOfAnOverlayOfAnotherSize() throws Exception {
+        Path raw = rawBase();
+        Path overlay = dir.resolve("grown.qcow2");
+        byte[] model = writeThrough(raw, overlay, Files.readAllBytes(raw), 8);
+        TestImages.qemuImg(dir, "resize", "-f", "qcow2", overlay.toString(), String.valueOf(SIZE + (1 << 20)));
+        TestImages.qemuIo(overlay, "qcow2", "write -P 0x5a " + (SIZE + 4096) + " 8192");
+        byte[] grown = Arrays.copyOf(model, SIZE + (1 << 20));
+        Arrays.fill(grown, SIZE + 4096, SIZE + 4096 + 8192, (byte) 0x5a);
+        assertArrayEquals(grown, qemuBytes(overlay, "qcow2"), "the model is what qemu reads");
+        commit(overlay);
+        assertArrayEquals(grown, Files.readAllBytes(raw), "the raw image grew and holds the overlay's view");
+
+        Path image = dir.resolve("long.img");
+        byte[] original = TestImages.pattern(SIZE, 12);
+        Files.write(image, original);
+        Path shrunk = dir.resolve("shrunk.qcow2");
+        byte[] view = writeThrough(image, shrunk, original.clone(), 9);
+        TestImages.qemuImg(dir, "resize", "--shrink", "-f", "qcow2", shrunk.toString(), String.valueOf(SIZE - (1 << 20)));
+        commit(shrunk);
+        byte[] expected = original.clone();
+        System.arraycopy(view, 0, expected, 0, SIZE - (1 << 20));
+        assertArrayEquals(expected, Files.readAllBytes(image), "the overlay's range merged, the rest as it was");
+
+        Path qcow2 = dir.resolve("short.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", qcow2.toString(), String.valueOf(SIZE));
+        Path over = dir.resolve("over.qcow2");
+        TestImages.qemuImg(dir, "create", "-f", "qcow2", "-b", qcow2.toString(), "-F", "qcow2", over.toString(),
+                String.valueOf(SIZE * 2));
+        byte[] before = Files.readAllBytes(qcow2);
+        ImageException e = assertThrows(ImageException.class, () -> commit(over));
+        assertTrue(e.getMessage().contains("qemu-img resize -f qcow2 " + qcow2 + " " + SIZE * 2), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(qcow2), "nothing was written");
+    }
+
     private static void commit(Path overlay) throws IOException {
         OverlayCommit.commit(overlay, false, OverlayCommit.Progress.NONE, w -> { });
     }

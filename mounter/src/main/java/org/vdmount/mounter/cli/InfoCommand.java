@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.vdmount.formats.DiskInfo;
 import org.vdmount.formats.SnapshotInfo;
 import org.vdmount.formats.VirtualDisk;
+import org.vdmount.mounter.util.Columns;
 import org.vdmount.mounter.util.Json;
 import org.vdmount.mounter.util.Sizes;
 import picocli.CommandLine.Command;
@@ -43,11 +44,7 @@ public final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (VirtualDisk disk = image.openReadOnly()) {
             PrintStream out = System.out;
-            List<String> files = new ArrayList<>();
-            for (VirtualDisk d = disk; d != null; d = d.backing().orElse(null)) {
-                files.addAll(d.info().files());
-            }
-            AllocatedSizes allocated = AllocatedSizes.of(files);
+            AllocatedSizes allocated = new AllocatedSizes();
             PartitionReport partitions = PartitionReport.of(disk);
             if (json) {
                 Map<String, Object> report = layer(disk.info(), allocated);
@@ -109,7 +106,7 @@ public final class InfoCommand implements Callable<Integer> {
             int depth = 1;
             while (next.isPresent()) {
                 DiskInfo info = next.get().info();
-                out.printf("  %d. %s (%s)%n", depth++, info.name(), formatName(info));
+                out.println("  " + depth++ + ". " + info.name() + " (" + formatName(info) + ")");
                 next = next.get().backing();
             }
         }
@@ -139,17 +136,23 @@ public final class InfoCommand implements Callable<Integer> {
         info.details().forEach((k, v) -> row(out, indent, k, String.valueOf(v)));
         if (!info.snapshots().isEmpty()) {
             out.println(indent + "snapshots:");
-            out.printf("%s  %-4s %-20s %10s %-19s %s%n", indent, "ID", "NAME", "VM SIZE", "DATE", "VM CLOCK");
+            out.println(snapshotRow(indent, "ID", "NAME", "VM SIZE", "DATE", "VM CLOCK"));
             for (SnapshotInfo s : info.snapshots()) {
-                out.printf("%s  %-4s %-20s %10s %-19s %s%n", indent, s.id(), s.name(), Sizes.human(s.vmStateSize()),
-                        s.created() == null ? "" : DATE.format(s.created()), clock(s.vmClockNanos()));
+                out.println(snapshotRow(indent, s.id(), s.name(), Sizes.human(s.vmStateSize()),
+                        s.created() == null ? "" : DATE.format(s.created()), clock(s.vmClockNanos())));
             }
         }
     }
 
     private static String clock(long nanos) {
         long ms = nanos / 1_000_000;
-        return String.format("%02d:%02d:%02d.%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        return Columns.zeros(ms / 3_600_000, 2) + ":" + Columns.zeros(ms / 60_000 % 60, 2) + ":"
+                + Columns.zeros(ms / 1000 % 60, 2) + "." + Columns.zeros(ms % 1000, 3);
+    }
+
+    private static String snapshotRow(String indent, String id, String name, String size, String date, String clock) {
+        return indent + "  " + Columns.left(id, 4) + " " + Columns.left(name, 20) + " " + Columns.right(size, 10) + " "
+                + Columns.left(date, 19) + " " + clock;
     }
 
     static String formatName(DiskInfo info) {
@@ -157,6 +160,6 @@ public final class InfoCommand implements Callable<Integer> {
     }
 
     private static void row(PrintStream out, String indent, String key, String value) {
-        out.printf("%s%-16s %s%n", indent, key + ":", value);
+        out.println(indent + Columns.left(key + ":", 16) + " " + value);
     }
 }

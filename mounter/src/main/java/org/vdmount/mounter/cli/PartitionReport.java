@@ -10,6 +10,7 @@ import org.vdmount.formats.VirtualDisk;
 import org.vdmount.formats.partition.Partition;
 import org.vdmount.formats.partition.PartitionScheme;
 import org.vdmount.formats.partition.PartitionTable;
+import org.vdmount.mounter.util.Columns;
 import org.vdmount.mounter.util.Sizes;
 
 /** The partition table part of {@code vdmount info}, like mmls: one row per partition. */
@@ -54,22 +55,28 @@ final class PartitionReport {
 
     void printText(PrintStream out) {
         if (table.scheme() == PartitionScheme.NONE) {
-            out.printf("%-16s %s%n", "partitions:", "none (no MBR or GPT)");
+            out.println(Columns.left("partitions:", 16) + " none (no MBR or GPT)");
             return;
         }
         String scheme = table.scheme().name() + (table.diskGuid() == null ? "" : ", disk GUID " + table.diskGuid());
-        out.printf("%-16s %s%n", "partition table:", scheme);
-        out.printf("  %-3s %14s %14s %10s  %-24s %s%n", "#", "START", "END", "SIZE", "TYPE", "NAME");
+        out.println(Columns.left("partition table:", 16) + " " + scheme);
+        out.println(row("#", "START", "END", "SIZE", "TYPE", "NAME"));
         for (Partition p : table.partitions()) {
             String type = p.typeName() != null ? p.typeName() : p.typeCode();
             if (p.bootable()) {
                 type += " *";
             }
-            out.printf("  %-3d %14d %14d %10s  %-24s %s%n", p.number(), p.start(), p.end() - 1,
-                    Sizes.human(p.size()), type, p.name() == null ? "" : p.name());
+            out.println(row(p.number(), p.start(), p.end() - 1, Sizes.human(p.size()), type,
+                    p.name() == null ? "" : p.name()));
         }
         if (table.partitions().stream().anyMatch(Partition::bootable)) {
             out.println("  (* bootable: the MBR's active flag)");
         }
+    }
+
+    /** One line of the partition table: number, start, end, size, type, name. */
+    private static String row(Object number, Object start, Object end, String size, String type, String name) {
+        return "  " + Columns.left(number, 3) + " " + Columns.right(start, 14) + " " + Columns.right(end, 14) + " "
+                + Columns.right(size, 10) + "  " + Columns.left(type, 24) + " " + name;
     }
 }

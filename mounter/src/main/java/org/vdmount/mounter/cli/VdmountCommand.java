@@ -5,7 +5,9 @@ import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.vdmount.formats.ImageException;
+import org.vdmount.formats.io.Libc;
 import org.vdmount.mounter.audit.Invocation;
 import org.vdmount.mounter.util.UsageError;
 import org.vdmount.mounter.util.UserError;
@@ -50,6 +52,10 @@ public final class VdmountCommand implements Runnable {
      * the first use, not when this class loads, since reading annotations costs the commands that
      * {@link QuickCommands} runs a good part of their start.
      */
+    /** The commands that open images, and so lock them (native code): see {@link #opensImages}. */
+    private static final Set<String> IMAGE_COMMANDS =
+            Set.of("info", "cat", "verify", "attach", "mount", "serve", "commit");
+
     private static final class Names {
         static final Map<String, Class<?>> ALL = commandNames();
     }
@@ -88,12 +94,23 @@ public final class VdmountCommand implements Runnable {
 
     public static int run(String... args) {
         Invocation.arguments(List.of(args)); // as typed, for the audit trail
+        if (opensImages(args)) {
+            Libc.preloadInBackground(); // ready by the time the image is locked
+        }
         Integer quick = QuickCommands.run(args);
         if (quick != null) {
             return quick;
         }
         String[] rewritten = ImplicitAttach.rewrite(args, Names.ALL.keySet());
         return commandLine(rewritten.length > 0 ? rewritten[0] : null).execute(rewritten);
+    }
+
+    /** Whether the command line asks for a command that opens images ({@code vdmount IMAGE} too). */
+    private static boolean opensImages(String[] args) {
+        if (args.length == 0 || args[0].startsWith("-")) {
+            return false;
+        }
+        return IMAGE_COMMANDS.contains(args[0]) || !Names.ALL.containsKey(args[0]);
     }
 
     private static Map<String, Class<?>> commandNames() {

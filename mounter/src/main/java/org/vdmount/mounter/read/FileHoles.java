@@ -2,23 +2,21 @@ package org.vdmount.mounter.read;
 
 import com.sun.jna.LastErrorException;
 import java.io.Closeable;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.vdmount.formats.io.Allocation;
+import org.vdmount.formats.io.FileSpace;
 import org.vdmount.mounter.jna.LibC;
 
 /**
  * Which stretches of which files are stored with no hole, for {@code cat -o}'s kernel copies: a
  * stretch with a hole goes through a buffer instead, so that the hole stays a hole in the copy.
  * <ul>
- * <li>First stat(1) is asked once per file for its size and the space it takes. A file whose holes
- * add up to at most {@link #SLACK} counts as stored in full: image files written by qemu-img have a
- * few small holes between their tables, and copying those as zeros changes no byte of the copy,
- * only its allocation by as much. Most images end here, without loading any native code (JNA
- * unpacks and loads its library, 0.1-0.3 s of a short copy).</li>
+ * <li>First each file's size and the space it takes are asked once ({@link FileSpace}). A file
+ * whose holes add up to at most {@link #SLACK} counts as stored in full: image files written by
+ * qemu-img have a few small holes between their tables, and copying those as zeros changes no byte
+ * of the copy, only its allocation by as much. Most images end here.</li>
  * <li>A sparse file (a raw disk with holes, a fixed VHDX that qemu-img wrote with its payload after
  * a hole) is asked per stretch, with lseek's SEEK_HOLE: its stored stretches are still copied by
  * the kernel, only those with a hole go through the buffer.</li>
@@ -61,28 +59,13 @@ final class FileHoles implements Allocation, Closeable {
         return full ? FULL : Seek.open(file);
     }
 
-    /** Whether stat says the file is stored (nearly) in full; null when stat cannot tell. */
+    /** Whether the file is stored (nearly) in full; null when that cannot be asked. */
     private static Boolean fullyStored(Path file) {
-        try {
-            Process stat = new ProcessBuilder("stat", "-L", "-c", "%s %b %B", "--", file.toString())
-                    .redirectErrorStream(true).start();
-            String[] f = new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim().split(" ");
-            if (!stat.waitFor(10, TimeUnit.SECONDS) || stat.exitValue() != 0 || f.length != 3) {
-                return null;
-            }
-            return Long.parseLong(f[1]) * Long.parseLong(f[2]) + SLACK >= Long.parseLong(f[0]);
-        } catch (java.io.IOException | NumberFormatException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
+        FileSpace.Usage usage = FileSpace.of(file);
+        return usage == null ? null : usage.allocated() + SLACK >= usage.size();
     }
 
-    /**
-     * lseek(2) through {@link LibC}, whose JNA library loads only when a sparse file is met: the
-     * constants are compile-time ones, and nothing else here touches {@code LibC.INSTANCE}.
-     */
+    /** lseek(2) through {@link LibC}, whose binding loads only when a sparse file is met. */
     private static final class Seek {
         static int open(Path file) {
             try {

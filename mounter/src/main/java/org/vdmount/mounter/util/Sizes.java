@@ -2,6 +2,7 @@ package org.vdmount.mounter.util;
 
 import java.util.Locale;
 
+
 /** Byte counts as people write and read them: "64K", "3T" in, "20.0 GiB" out. */
 public final class Sizes {
     private static final String UNITS = "KMGTPE";
@@ -51,6 +52,13 @@ public final class Sizes {
             value /= 1024;
             unit++;
         }
-        return String.format(Locale.ROOT, value >= 100 ? "%.0f %siB" : "%.1f %siB", value, UNITS.charAt(unit));
+        // Rounded half up, as printf's %.0f and %.1f round, without printf or BigDecimal: the first
+        // use of either costs a short command such as info some 10 ms (the Formatter and the locale
+        // data, BigInteger's tables).
+        if (value >= 100) {
+            return Math.round(value) + " " + UNITS.charAt(unit) + "iB";
+        }
+        long tenths = Math.round(value * 10);
+        return tenths / 10 + "." + tenths % 10 + " " + UNITS.charAt(unit) + "iB";
     }
 }

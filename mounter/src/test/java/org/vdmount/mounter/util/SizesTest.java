@@ -34,6 +34,36 @@ class SizesTest {
         assertEquals("1.5 KiB", Sizes.human(1536));
     }
 
+    /** human() rounds without printf (start-up time): it must print what printf's %.0f / %.1f print. */
+    @Test
+    void roundsAsPrintfDoes() {
+        java.util.Random random = new java.util.Random(17);
+        for (int i = 0; i < 200_000; i++) {
+            long bytes = i < 100_000 ? 1024 + random.nextInt(1 << 24) : random.nextLong() >>> random.nextInt(63);
+            if (bytes < 1024) {
+                continue;
+            }
+            assertEquals(printf(bytes), Sizes.human(bytes), "bytes " + bytes);
+        }
+        for (long unit = 1024; unit > 0 && unit <= (1L << 60); unit <<= 10) {
+            for (long bytes : new long[] {unit, unit * 100 - 1, unit * 100, unit * 1023 + unit / 2, unit * 99 + unit * 95 / 100}) {
+                if (bytes > 0) {
+                    assertEquals(printf(bytes), Sizes.human(bytes), "bytes " + bytes);
+                }
+            }
+        }
+    }
+
+    private static String printf(long bytes) {
+        double value = bytes;
+        int unit = -1;
+        while (value >= 1024 && unit < 5) {
+            value /= 1024;
+            unit++;
+        }
+        return String.format(java.util.Locale.ROOT, value >= 100 ? "%.0f %siB" : "%.1f %siB", value, "KMGTPE".charAt(unit));
+    }
+
     @Test
     void jsonEscapesAndNests() {
         String json = Json.write(Map.of("a\"b", List.of(1, true, "x\ny")));
