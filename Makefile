@@ -218,9 +218,10 @@ crashtest-qcow2:
 		-Dvdmount.crashRuns=$(or $(CRASH_RUNS),50)
 
 # kill -9 of `vdmount serve --rw` under a random NBD write stream, CRASH_RUNS times (default 50) for
-# each kind of image (qcow2 v3 with a backing file, qcow2 v2, compressed qcow2, monolithicSparse
-# VMDK; CRASH_IMAGES=QCOW2_V2,... for some), a fresh image every 10 kills; it prints a summary
-# table (the unit suite kills 3 times each).
+# each kind of image (qcow2 v3 with a backing file, qcow2 with extended L2 over a backing file,
+# qcow2 with an external data file, qcow2 v2, compressed qcow2, monolithicSparse VMDK;
+# CRASH_IMAGES=QCOW2_V2,... for some), a fresh image every 10 kills; it prints a summary table
+# (the unit suite kills 3 times each).
 crashtest-serve:
 	mvn -B -q -pl formats,mounter -am test -Dtest=ServeKillTest -Dsurefire.failIfNoSpecifiedTests=false \
 		-Dvdmount.crashRuns=$(or $(CRASH_RUNS),50) -Dvdmount.crashImages=$(CRASH_IMAGES)
