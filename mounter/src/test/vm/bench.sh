@@ -6,6 +6,10 @@
 # in one boot. Argument: a raw file of data to build the image from. Each figure is the mean of
 # VMTEST_BENCH_ROUNDS runs (default 2) of VMTEST_BENCH_SECONDS (default 15), the devices taking
 # turns in reversed order each round, so that drift of the shared machine falls on all alike.
+# Then writes (VMTEST_BENCH_WRITES=0 skips them): a new, empty qcow2 attached read-write, a copy of
+# its own for each of vdmount over abuse, vdmount over the kernel's nbd and qemu-nbd; fio 4k random
+# writes at QD16 and 1M sequential writes at QD4 (direct I/O, an fsync at the end of each run), and
+# qemu-img check of every image afterwards.
 set -u
 top=$(pwd)
 vd=$top/bin/vdmount
@@ -97,3 +101,73 @@ for ((i = 0; i < n; i++)); do
     *) losetup -d "${devs[i]}";;
     esac
 done
+
+[ "${VMTEST_BENCH_WRITES:-1}" = 0 ] && exit 0
+
+fio_write() { # device rw bs depth: prints "iops MiB/s" (terse: field 48 write KiB/s, 49 write IOPS)
+    local out
+    out=$(fio --minimal --name=w --filename="$1" --rw="$2" --bs="$3" --iodepth="$4" --ioengine=libaio \
+        --direct=1 --runtime="${runtime}" --time_based --end_fsync=1 --numjobs=1 --group_reporting 2>&1)
+    echo "$out" | grep -v ';' | sed "s|^|# fio on $1: |" >&2
+    echo "$out" | awk -F';' 'NF > 49 { printf "%d %.1f\n", $49, $48 / 1024 }'
+}
+
+qemu-img create -q -f qcow2 /tmp/write.qcow2 256M
+wnames=(abuse nbd qemu-nbd)
+wdevs=()
+for name in "${wnames[@]}"; do
+    cp /tmp/write.qcow2 "/tmp/write-$name.qcow2"
+    case $name in
+    qemu-nbd) qemu-nbd -c /dev/nbd1 -f qcow2 "/tmp/write-$name.qcow2" && wdevs+=(/dev/nbd1) ;;
+    *) out=$("$vd" attach --transport "$name" --rw --no-partscan "/tmp/write-$name.qcow2") ||
+        { echo "vdmount attach --rw $name: $out" >&2; exit 1; }
+        wdevs+=("$(echo "$out" | awk 'NR == 1 { print $1 }')") ;;
+    esac
+done
+for dev in "${wdevs[@]}"; do
+    runtime=5 fio_write "$dev" randwrite 4k 16 >/dev/null
+done
+echo
+printf '%-18s' "write test"
+for name in "${wnames[@]}"; do printf '%15s' "$name"; done
+printf '   %s\n' "ratios"
+n=${#wdevs[@]}
+for t in "4k randwrite QD16:randwrite:4k:16" "1M seqwrite QD4:write:1M:4"; do
+    IFS=: read -r label rw bs depth <<<"$t"
+    declare -a sum=()
+    for ((i = 0; i < n; i++)); do sum[i]=0; done
+    for ((r = 0; r < rounds; r++)); do
+        for ((k = 0; k < n; k++)); do
+            i=$(( r % 2 == 0 ? k : n - 1 - k ))
+            res=$(fio_write "${wdevs[i]}" "$rw" "$bs" "$depth")
+            if [ "$bs" = 4k ]; then v=${res%% *}; else v=${res##* }; fi
+            sum[i]=$(awk -v a="${sum[i]}" -v b="${v:-0}" 'BEGIN { print a + b }')
+        done
+    done
+    unit=$([ "$bs" = 4k ] && echo IOPS || echo MiB/s)
+    printf '%-18s' "$label"
+    declare -A mean=()
+    for ((i = 0; i < n; i++)); do
+        mean[${wnames[i]}]=$(awk -v s="${sum[i]}" -v r="$rounds" 'BEGIN { printf "%.1f", s / r }')
+        printf '%9s %-5s' "$(awk -v m="${mean[${wnames[i]}]}" -v u="$unit" 'BEGIN { printf (u == "IOPS" ? "%d" : "%.1f"), m }')" "$unit"
+    done
+    ratio() { awk -v a="${mean[$1]:-0}" -v b="${mean[$2]:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
+    printf '   abuse/qemu-nbd %s, nbd/qemu-nbd %s\n' "$(ratio abuse qemu-nbd)" "$(ratio nbd qemu-nbd)"
+    unset mean
+done
+for ((i = 0; i < n; i++)); do
+    case "${wnames[i]}" in
+    qemu-nbd) qemu-nbd -d /dev/nbd1 >/dev/null ;;
+    *) "$vd" detach "${wdevs[i]}" >/dev/null ;;
+    esac
+done
+status=0
+for name in "${wnames[@]}"; do
+    if check=$(qemu-img check -q "/tmp/write-$name.qcow2" 2>&1); then
+        echo "# qemu-img check /tmp/write-$name.qcow2: clean"
+    else
+        echo "# qemu-img check /tmp/write-$name.qcow2 FAILED: $check"
+        status=1
+    fi
+done
+exit $status
