@@ -33,7 +33,7 @@ attach() { # transport image [env]: prints the disk's node
 # VMTEST_BENCH_DEVICES: which columns (default all); "ublk ublk-ucopy" compares the copy modes alone.
 wanted=" ${VMTEST_BENCH_DEVICES:-abuse ublk ublk-ucopy qemu-nbd loop(raw)} "
 want() { case "$wanted" in *" $1 "*) return 0;; *) return 1;; esac; }
-declare -a names devs
+names=() devs=()
 if want abuse; then names+=("abuse"); devs+=("$(attach abuse /tmp/bench.qcow2)"); fi
 if [ -n "$ublk" ] && want ublk; then
     cp /tmp/bench.qcow2 /tmp/bench-ublk.qcow2
@@ -67,10 +67,10 @@ for dev in "${devs[@]}"; do
 done
 
 n=${#devs[@]}
-printf '%-18s' test
-for name in "${names[@]}"; do printf '%15s' "$name"; done
-printf '   %s\n' "ratios"
-for t in "4k randread QD1:randread:4k:1" "4k randread QD16:randread:4k:16" "1M seqread QD4:read:1M:4"; do
+[ "$n" -gt 0 ] && printf '%-18s' test
+[ "$n" -gt 0 ] && for name in "${names[@]}"; do printf '%15s' "$name"; done
+[ "$n" -gt 0 ] && printf '   %s\n' "ratios"
+[ "$n" -gt 0 ] && for t in "4k randread QD1:randread:4k:1" "4k randread QD16:randread:4k:16" "1M seqread QD4:read:1M:4"; do
     IFS=: read -r label rw bs depth <<<"$t"
     declare -a sum=()
     for ((i = 0; i < n; i++)); do sum[i]=0; done

@@ -78,6 +78,11 @@ final class NbdSysfs {
         return readInt(block(index).resolve("pid"));
     }
 
+    /** The device's size in 512-byte sectors as the kernel shows it (0 before it is set), or -1. */
+    long sizeSectors(int index) {
+        return readLong(block(index).resolve("size"));
+    }
+
     /** The partition numbers the kernel made for the device (nbdNp1...). */
     List<Integer> partitions(int index) throws IOException {
         List<Integer> found = new ArrayList<>();

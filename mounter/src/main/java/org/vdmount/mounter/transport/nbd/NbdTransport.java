@@ -97,7 +97,7 @@ public final class NbdTransport implements Transport {
         KernelDevice.Claim claim = null;
         try {
             claim = device.awaitClaim(CLAIM_WAIT_MILLIS);
-            awaitStart(device, claim);
+            awaitStart(device, claim, size);
             List<String> warnings = new ArrayList<>();
             List<AttachedDevice> devices = devices(request, claim.index(), size, warnings);
             return new NbdSession(claim, device, connections, disk, devices, warnings);
@@ -125,9 +125,14 @@ public final class NbdTransport implements Transport {
         }
     }
 
-    /** The device runs once the kernel shows our NBD_DO_IT thread as its server. */
-    private void awaitStart(KernelDevice device, KernelDevice.Claim claim) throws IOException {
-        boolean started = Waits.until(() -> device.hasEnded() || servedBy(claim.index(), claim.tid()), START_WAIT_MILLIS);
+    /**
+     * The device runs once the kernel shows our NBD_DO_IT thread as its server and its size: the
+     * driver shows the thread before it sets the size, and a partition scan in between reads a disk
+     * of no sectors.
+     */
+    private void awaitStart(KernelDevice device, KernelDevice.Claim claim, long size) throws IOException {
+        boolean started = Waits.until(() -> device.hasEnded() || (servedBy(claim.index(), claim.tid())
+                && (size == 0 || sysfs.sizeSectors(claim.index()) > 0)), START_WAIT_MILLIS);
         if (device.hasEnded()) {
             throw new IOException("/dev/nbd" + claim.index() + " stopped as soon as it started: "
                     + KernelDevice.errnoText(device.endStatus()));
@@ -180,7 +185,15 @@ public final class NbdTransport implements Transport {
             nodes.add(node + part.name());
             devices.add(new AttachedDevice(node + part.name(), part.disk().size(), part.name(), part.description()));
         }
-        PartitionNodes.await(nodes);
+        try {
+            PartitionNodes.await(nodes);
+        } catch (IOException first) {
+            // The scan at open failed (seen now and then on 6.12 under emulation: every read of it
+            // failed at once, and the partitions appeared at the next attach): ask once more.
+            Log.warn("/dev/nbd" + index + ": the partitions did not appear; reading the partition table again");
+            PartitionNodes.rescan(index);
+            PartitionNodes.await(nodes);
+        }
         return devices;
     }
 

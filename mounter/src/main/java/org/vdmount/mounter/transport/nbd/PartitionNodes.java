@@ -27,6 +27,30 @@ final class PartitionNodes {
         }
     }
 
+    /** BLKRRPART: read the partition table again. */
+    private static final long BLKRRPART = LibC.ioc(LibC.IOC_NONE, 0x12, 95, 0);
+
+    /**
+     * Has the kernel read the partition table again (BLKRRPART): for a scan that failed, which a
+     * second open does not repeat. Refused (EBUSY) while a partition is in use; that is left as is.
+     */
+    static void rescan(int index) throws IOException {
+        int fd;
+        try {
+            fd = LibC.INSTANCE.open("/dev/nbd" + index, LibC.O_RDONLY | LibC.O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw new IOException("/dev/nbd" + index + ": cannot open it to read its partition table: errno "
+                    + e.getErrorCode());
+        }
+        try {
+            LibC.INSTANCE.ioctl(fd, BLKRRPART, 0L);
+        } catch (LastErrorException e) {
+            // EBUSY: something holds a partition open; what the kernel has stays
+        } finally {
+            LibC.INSTANCE.close(fd);
+        }
+    }
+
     /** Waits for each device node to appear (devtmpfs makes them as the kernel adds partitions). */
     static void await(List<String> nodes) throws IOException {
         PartitionDevices.await(nodes);

@@ -40,6 +40,9 @@ class NbdSysfsTest {
         assertEquals(List.of(2, 9, 10), sysfs.freeDevices());
         assertEquals(OptionalInt.of(4242), sysfs.servingTid(0));
         assertEquals(OptionalInt.empty(), sysfs.servingTid(2));
+        assertEquals(131072, sysfs.sizeSectors(0));
+        assertEquals(0, sysfs.sizeSectors(2));
+        assertEquals(-1, sysfs.sizeSectors(7));
     }
 
     @Test
