@@ -39,22 +39,14 @@ final class ClusterWriter extends GuestWriter {
     }
 
     /**
-     * Makes {@code [offset, offset + length)} read as zeros: whole clusters become zero clusters
+     * Zeros a piece of one cluster: a whole cluster becomes a zero cluster
      * (v3), or unallocated ones (v2 without a backing file); the rest is written with zeros.
      */
     @Override
-    void zero(long offset, long length) throws IOException {
-        long pos = offset;
-        long end = offset + length;
-        while (pos < end) {
-            long clusterStart = pos & -(long) clusterSize;
-            long clusterEnd = Math.min(clusterStart + clusterSize, diskSize);
-            long pieceEnd = Math.min(end, clusterEnd);
-            boolean whole = pos == clusterStart && pieceEnd == clusterEnd;
-            if (!whole || !zeroCluster(clusterStart)) {
-                writeZeros(pos, (int) (pieceEnd - pos));
-            }
-            pos = pieceEnd;
+    protected void zeroInCluster(long clusterStart, int from, int to, boolean toEnd) throws IOException {
+        boolean whole = from == 0 && toEnd;
+        if (!whole || !zeroCluster(clusterStart)) {
+            writeZeros(clusterStart + from, to - from);
         }
     }
 

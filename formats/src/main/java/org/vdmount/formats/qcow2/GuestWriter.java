@@ -55,8 +55,26 @@ abstract class GuestWriter {
     /** Writes {@code piece} at byte {@code from} of the cluster at {@code clusterStart}. */
     protected abstract void writeCluster(long clusterStart, int from, ByteBuffer piece) throws IOException;
 
-    /** Makes {@code [offset, offset + length)} read as zeros, without writing data where the tables can say so. */
-    abstract void zero(long offset, long length) throws IOException;
+    /**
+     * Makes bytes {@code [from, to)} of the cluster at {@code clusterStart} read as zeros, without
+     * writing data where the tables can say so; {@code toEnd}: {@code to} is the end of the cluster
+     * or of the disk.
+     */
+    protected abstract void zeroInCluster(long clusterStart, int from, int to, boolean toEnd) throws IOException;
+
+    /** Makes {@code [offset, offset + length)} read as zeros, cluster by cluster. */
+    final void zero(long offset, long length) throws IOException {
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            long clusterStart = pos & -(long) clusterSize;
+            long clusterEnd = Math.min(clusterStart + clusterSize, diskSize);
+            long pieceEnd = Math.min(end, clusterEnd);
+            zeroInCluster(clusterStart, (int) (pos - clusterStart), (int) (pieceEnd - clusterStart),
+                    pieceEnd == clusterEnd);
+            pos = pieceEnd;
+        }
+    }
 
     /** Writes all of {@code src} at virtual offset {@code offset}. */
     final void write(ByteBuffer src, long offset) throws IOException {

@@ -121,27 +121,13 @@ final class SubclusterWriter extends GuestWriter {
     }
 
     /**
-     * Makes {@code [offset, offset + length)} read as zeros: whole clusters and whole subclusters
+     * Zeros a piece of one cluster: a whole cluster and whole subclusters
      * by their zero bits (qcow2-cluster.c, qcow2_subcluster_zeroize), what remains of partial
      * subclusters by writing zeros; a compressed cluster, which has no subclusters, is zeroed
      * whole or written.
      */
     @Override
-    void zero(long offset, long length) throws IOException {
-        long pos = offset;
-        long end = offset + length;
-        while (pos < end) {
-            long clusterStart = pos & -(long) clusterSize;
-            long clusterEnd = Math.min(clusterStart + clusterSize, diskSize);
-            long pieceEnd = Math.min(end, clusterEnd);
-            zeroInCluster(clusterStart, (int) (pos - clusterStart), (int) (pieceEnd - clusterStart),
-                    pieceEnd == clusterEnd);
-            pos = pieceEnd;
-        }
-    }
-
-    /** Zeros bytes {@code [from, to)} of one cluster; {@code toEnd}: {@code to} is the end of the disk or cluster. */
-    private void zeroInCluster(long clusterStart, int from, int to, boolean toEnd) throws IOException {
+    protected void zeroInCluster(long clusterStart, int from, int to, boolean toEnd) throws IOException {
         int subclusterSize = 1 << subclusterBits;
         int first = (from + subclusterSize - 1) >>> subclusterBits;
         int last = toEnd ? (to + subclusterSize - 1) >>> subclusterBits : to >>> subclusterBits;
