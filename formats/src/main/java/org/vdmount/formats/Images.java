@@ -96,7 +96,7 @@ public final class Images {
             // A Parallels bundle (a .hdd directory) is read through its descriptor.
             return open(path.resolve(BUNDLE_DESCRIPTOR), name + "/" + BUNDLE_DESCRIPTOR, formatName, context);
         }
-        FileStorage storage = context.openFile(path, name, context.isTop() && context.options().writable());
+        Storage storage = context.openFile(path, name, context.isTop() && context.options().writable());
         try {
             String forced = context.isTop() ? context.options().format() : formatName;
             ImageFormat format = forced == null ? probe(storage) : byName(storage.name(), forced);

@@ -37,15 +37,18 @@ public final class OpenContext {
     private final BackingSubstitute substitute;
     /** The files this open has locked (their file keys), shared by the whole chain. */
     private final Set<Object> locked;
+    /** What each file opened for writing passes through: nothing, but for tests that record writes. */
+    private final WrittenFiles written;
 
     private OpenContext(OpenOptions options, List<Path> chain, List<String> names, Consumer<String> warnings,
-            BackingSubstitute substitute, Set<Object> locked) {
+            BackingSubstitute substitute, Set<Object> locked, WrittenFiles written) {
         this.options = options;
         this.chain = chain;
         this.names = names;
         this.warnings = warnings;
         this.substitute = substitute;
         this.locked = locked;
+        this.written = written;
     }
 
     static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings) {
@@ -54,11 +57,16 @@ public final class OpenContext {
 
     static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings,
             BackingSubstitute substitute) {
+        return top(options, file, name, warnings, substitute, storage -> storage);
+    }
+
+    static OpenContext top(OpenOptions options, Path file, String name, Consumer<String> warnings,
+            BackingSubstitute substitute, WrittenFiles written) {
         List<Path> chain = new ArrayList<>();
         List<String> names = new ArrayList<>();
         chain.add(realPath(file));
         names.add(name);
-        return new OpenContext(options, chain, names, warnings, substitute, new HashSet<>());
+        return new OpenContext(options, chain, names, warnings, substitute, new HashSet<>(), written);
     }
 
     /**
@@ -110,21 +118,26 @@ public final class OpenContext {
      * locks them (a qemu writing a flat extent as raw locks only that file), within
      * {@link ImageLock}'s descriptor budget.
      */
-    public FileStorage openFile(Path path, String name, boolean writable) throws IOException {
-        FileStorage storage = FileStorage.open(path, name, writable);
-        if (options.forceShare()) {
-            return storage;
-        }
+    public Storage openFile(Path path, String name, boolean writable) throws IOException {
+        FileStorage file = FileStorage.open(path, name, writable);
         try {
-            if (!locked.add(fileKey(path))) {
-                return storage;
+            if (!options.forceShare() && locked.add(fileKey(path))) {
+                file.holding(ImageLock.take(path, name, writable ? ImageLock.Use.WRITE : ImageLock.Use.READ, warnings));
             }
-            return storage.holding(ImageLock.take(path, name, writable ? ImageLock.Use.WRITE : ImageLock.Use.READ,
-                    warnings));
+            return writable ? written.wrap(file) : file;
         } catch (IOException | RuntimeException e) {
-            storage.close();
+            file.close();
             throw e;
         }
+    }
+
+    /**
+     * What the files an open writes pass through. In use, nothing: the file itself. Tests put a
+     * recorder there, to rebuild what a power cut at any moment would leave of the files.
+     */
+    @FunctionalInterface
+    interface WrittenFiles {
+        Storage wrap(Storage file) throws IOException;
     }
 
     /** What tells two names of one file apart from two files (device and inode). */
@@ -250,7 +263,7 @@ public final class OpenContext {
         longerNames.add(shown);
         OpenContext child = new OpenContext(OpenOptions.readOnly().withForceShare(options.forceShare()),
                 Collections.unmodifiableList(longer), Collections.unmodifiableList(longerNames), warnings, null,
-                locked);
+                locked, written);
         return Images.open(path, shown, format, child);
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.vdmount.mounter.cli.VdmountCommand;
+import org.vdmount.mounter.jna.JnaSearchPath;
 
 /**
  * Runs the everyday short commands once on a sample image, in one JVM, so that
@@ -21,6 +22,7 @@ public final class ClassArchiveTraining {
             System.err.println("usage: ClassArchiveTraining SAMPLE-IMAGE...");
             System.exit(2);
         }
+        JnaSearchPath.setUnlessSet(); // as Main does: the cache then holds what a real start loads
         Path out = Files.createTempFile("vdmount-training", ".raw");
         int status = 0;
         try {

@@ -159,7 +159,7 @@ final class ParallelsOpener {
                 Path path = context.find(storage, RelatedFile.of("image file", String.valueOf(image.file()))
                         .exact(String.valueOf(image.file()), "DiskDescriptor.xml")
                         .wantedBy("named by DiskDescriptor.xml for sectors " + s.start() + "-" + s.end()));
-                FileStorage opened = context.openFile(path, path.toString(), false);
+                Storage opened = context.openFile(path, path.toString(), false);
                 closeables.add(opened);
                 info.files().add(opened.name());
                 fileBytes += opened.size();

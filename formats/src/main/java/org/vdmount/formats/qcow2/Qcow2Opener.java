@@ -90,7 +90,7 @@ final class Qcow2Opener {
                 Path path = context.find(storage, RelatedFile.of("external data file", ext.dataFileName)
                         .exact(ext.dataFileName, null));
                 // Written through when the image is: guest data goes there, metadata to the image.
-                FileStorage opened = context.openFile(path, path.toString(), writable);
+                Storage opened = context.openFile(path, path.toString(), writable);
                 resources.add(opened);
                 data = opened;
                 dataFile = path.toString();

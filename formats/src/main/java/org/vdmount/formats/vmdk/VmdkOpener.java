@@ -240,7 +240,7 @@ final class VmdkOpener {
         boolean written = writable && line.access().equals("RW");
         // Locked as qemu locks a VMDK's files: the descriptor (its CID changes when written) when it
         // was opened, and here every extent, for writing when written.
-        FileStorage file = context.openFile(path, path.toString(), written);
+        Storage file = context.openFile(path, path.toString(), written);
         files.add(file.name());
         fileBytes += file.size();
         return file;
