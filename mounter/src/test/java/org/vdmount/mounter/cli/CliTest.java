@@ -97,7 +97,9 @@ class CliTest {
             file.setLength(40 << 20); // zeros after the data, to the end
         }
         Path out = dir.resolve("tail.raw");
-        Files.write(out, new byte[50 << 20]); // longer than the copy: must be cut to its length
+        byte[] old = new byte[50 << 20];
+        Arrays.fill(old, (byte) 0x55);
+        Files.write(out, old); // longer than the copy, and not zeros: emptied first, then cut to its length
         Cli.Result r = Cli.run(dir, "cat", image.toString(), "-o", out.toString(), "--threads", "3");
         assertEquals(0, r.exit(), r.toString());
         assertEquals(40L << 20, Files.size(out));
