@@ -111,28 +111,30 @@ public final class CatCommand implements Callable<Integer> {
         boolean existed = Files.exists(output);
         boolean regular = !existed || Files.isRegularFile(output);
         try (RandomAccessFile file = new RandomAccessFile(output.toFile(), "rw")) {
-            if (regular) {
-                // Emptied, then given its full length at once: the holes cost no space, and file
-                // systems fill a hole below the end faster than a hole behind a written last byte.
-                // A file just created is empty already, and is not truncated: on ext4, truncating
-                // to 0 marks the file as being replaced, and the first close of it then starts
-                // writing every dirty page out (auto_da_alloc), which cost a 768 MiB copy to disk
-                // twice qemu-img's time.
-                if (existed) {
-                    file.setLength(0);
-                }
-                file.setLength(count);
+            // An existing file is emptied first, as qemu-img and cp do. A file just created is
+            // empty already and is not truncated: on ext4, truncating to 0 marks a file as being
+            // replaced, and its first close then starts writing every dirty page out
+            // (auto_da_alloc), which cost a 768 MiB copy to disk twice qemu-img's time.
+            if (regular && existed) {
+                file.setLength(0);
             }
             new PositionalCopy(disk, threads, OrderedReader.DEFAULT_CHUNK, scanZeros).copy(offset, count, output,
                     regular, progress::advance);
+            // The length is set once the copy is written, for a disk that ends in a hole. Not
+            // before: on ext4, 4 MiB writes into holes below a file's end ran ten times slower
+            // than writes that extend it (768 MiB: 1.6-2.0 s against 0.13-0.16 s); tmpfs does
+            // not mind either way.
+            if (regular) {
+                file.setLength(count);
+            }
         } catch (IOException | RuntimeException e) {
             throw partial(e, regular);
         }
     }
 
     /**
-     * A copy that failed half way leaves a file of full length whose end is holes, which reads as
-     * a whole disk: remove it (a regular file only: a device is the user's), unless asked to keep it.
+     * A copy that failed half way leaves a file with holes where chunks were never written, which
+     * could pass for the disk: remove it (a regular file only: a device is the user's), unless asked to keep it.
      */
     private RuntimeException partial(Exception e, boolean regular) {
         String reason = VdmountCommand.describe(e);

@@ -215,6 +215,8 @@ class CliTest {
         Cli.Result kept = Cli.run(dir, "cat", image.toString(), "-o", out.toString(), "--keep-partial");
         assertEquals(1, kept.exit(), kept.toString());
         assertTrue(kept.err().contains("(kept the incomplete " + out + ", as --keep-partial asks)"), kept.err());
-        assertEquals(16 << 20, Files.size(out), "kept as it was when the copy stopped");
+        long keptBytes = Files.size(out);
+        // As it was when the copy stopped: what was written, not sized as the whole disk.
+        assertTrue(keptBytes > 0 && keptBytes < 16 << 20, "kept " + keptBytes + " bytes of a 16 MiB disk");
     }
 }
