@@ -416,6 +416,8 @@ echo 1 >/sys/module/abuse/parameters/no_server_timeout
 # It runs under a deadline of our own: a fuzzer stuck in the kernel cannot be
 # killed, and `timeout` would wait for it for ever.
 fuzz_seed=${VMTEST_FUZZ_SEED:-$(date +%s)}
+# Said before it runs: a run that never ends must still name its seed.
+echo "  (ioctl-fuzzer: seed $fuzz_seed; VMTEST_FUZZ_SEED=$fuzz_seed replays it)"
 "$FUZZ" "${VMTEST_FUZZ_ITERATIONS:-3000}" "$fuzz_seed" >$W/fuzz.out 2>&1 &
 fuzz_pid=$!
 fuzz_ended() { ! kill -0 $fuzz_pid 2>/dev/null; }	# a function: no fork per look
