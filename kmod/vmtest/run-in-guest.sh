@@ -83,12 +83,19 @@ fi
 # top of its stack through the monitor (cpu_summary names them), and send an NMI: with
 # unknown_nmi_panic the kernel panics and prints the code the NMI interrupted.
 time_is_up() {
-	local out=$5 cpu rsp
+	local out=$5 cpu rsp qemu
 	sleep "$1"
 	wc -l <"$3" >"$4"
+	# How busy qemu is over the next 30 s: spinning vCPUs, or a guest (or qemu) that waits.
+	qemu=$(pgrep -f -x "qemu-system-x86_64 .*vmtest\.job=$job .*" | head -1)
+	cpu_ticks "$qemu" >"$4.cpu"
 	{
-		echo "sendkey alt-sysrq-w"; sleep 15
+		# Console log level 7 first: the guest runs with 3, and newer kernels print what SysRq
+		# asked for at the level in force then.
+		echo "sendkey alt-sysrq-7"; sleep 2
+		echo "sendkey alt-sysrq-w"; sleep 13
 		echo "sendkey alt-sysrq-l"; sleep 15
+		cpu_ticks "$qemu" >>"$4.cpu"
 		echo "info registers -a"; sleep 3
 		sed -n 's/^CPU#\([0-9]*\).*/\1/p; s/.*RSP=\([0-9a-f]*\).*/\1/p' "$out" | paste - - |
 		while read -r cpu rsp; do
@@ -98,6 +105,15 @@ time_is_up() {
 		sleep 3
 		echo nmi
 	} >"$2"
+}
+
+# cpu_ticks PID: the user and system clock ticks PID has used, and the time now in ticks
+cpu_ticks() {
+	local stat
+	read -r stat <"/proc/$1/stat" 2>/dev/null || return
+	stat=${stat##*) }
+	set -- $stat
+	echo "${12} ${13} $(($(date +%s%N) / (1000000000 / $(getconf CLK_TCK))))"
 }
 
 # stuck_summary LOG LINE: from what the console printed after LINE, one line per stack
@@ -228,6 +244,11 @@ if [ -z "$rc" ]; then
 		echo "run-in-guest: guest timed out after $t s" >&2
 		stuck_summary "$log" "$(cat "$job/timed-out")" >&2
 		cpu_summary "$job/monitor.log" >&2
+		# Two samples 30 s apart: user, system and wall ticks.
+		paste -sd ' ' "$job/timed-out.cpu" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" 'NF == 6 && $6 > $3 {
+			printf "run-in-guest: at the limit qemu used %.0f%% of a host CPU over %d s\n", 100 * ($4 + $5 - $1 - $2) / ($6 - $3), ($6 - $3) / hz }' >&2
+		grep -q '^RIP=' "$job/monitor.log" ||
+			echo "run-in-guest: qemu's monitor did not answer: qemu itself was stuck, not only the guest" >&2
 		rc=124
 	else
 		echo "run-in-guest: guest ended without running the script (qemu status $qrc)" >&2
