@@ -943,9 +943,13 @@ static int abuse_add(void __user *argp)
 		idr_remove(&abuse_idr, dev->index);
 		goto out_unlock;
 	}
+	/*
+	 * Under abuse_ctl_mutex: once it is released, a REMOVE of the new
+	 * number may free @dev at once, and we hold no reference of our own.
+	 */
+	abuse_fill_info(dev, &info);
 	mutex_unlock(&abuse_ctl_mutex);
 
-	abuse_fill_info(dev, &info);
 	if (copy_to_user(argp, &info, sizeof(info)))
 		return -EFAULT;	/* the device exists; NEXT finds it */
 	return 0;

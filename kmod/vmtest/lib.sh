@@ -1,7 +1,7 @@
 # Shared by the vmtest scripts, on the host and in the guest.  Sourced, not run.
 
 # What a guest's kernel log must never show: every guest suite fails on it.
-VMTEST_KERNEL_LOG_BAD="BUG|WARNING|Oops|Call Trace|general protection|UBSAN|KASAN|refcount_t|usercopy: |kobject|blocked for more than|hung_task|Poison overwritten|Redzone|Object padding|Freepointer"
+VMTEST_KERNEL_LOG_BAD="BUG|WARNING|Oops|Call Trace|detected (expedited )?stalls|general protection|UBSAN|KASAN|refcount_t|usercopy: |kobject|blocked for more than|hung_task|Poison overwritten|Redzone|Object padding|Freepointer"
 
 # The kernels a guest can boot, oldest first: a /boot/vmlinuz-V with headers in
 # /lib/modules/V/build (the rule of kmod/kernels.mk).
