@@ -146,7 +146,7 @@ stuck_summary() {
 # cpu_summary MONITOR_LOG: one line per CPU: where it was (RIP) and the kernel functions whose
 # addresses are on the top of its stack, innermost first (a guess, as "?" frames are in a kernel
 # trace).  The names come from a second guest of the same kernel: without KASLR (nokaslr) the
-# kernel's text, and abuse's when it is the first module loaded, sit at the same addresses.
+# kernel's text sits at the same addresses.  Modules may not, so their addresses stay numbers.
 cpu_summary() {
 	local syms=$job/kallsyms
 	[ -n "${VMTEST_NO_SYMBOLS:-}" ] && return
@@ -174,7 +174,7 @@ cpu_summary() {
 				w = tolower(substr($i, 3))
 				# Kernel text before _etext (init code is gone), or a module
 				if (w !~ /^ffffffff[8c]/ || (etext != "" && w >= etext && w < "ffffffffc0000000")) continue
-				s = sym(w)
+				s = w >= "ffffffffc0000000" ? "module@" w : sym(w)
 				if (s == "" || seen[cur, s]++ || nf[cur] >= 10) continue
 				nf[cur]++; frames[cur] = frames[cur] " < " s
 			}
@@ -183,7 +183,8 @@ cpu_summary() {
 			split(substr(cpus, 2), list, " ")
 			for (k = 1; k in list; k++) {
 				c = list[k]
-				print "run-in-guest: cpu " c (cpl[c] == "0" ? " in the kernel" : " in user space (CPL " cpl[c] ")") ": at " sym(rip[c]) (cpl[c] == "0" ? frames[c] : "")
+				r = rip[c] >= "ffffffffc0000000" ? "module@" rip[c] : sym(rip[c])
+				print "run-in-guest: cpu " c (cpl[c] == "0" ? " in the kernel" : " in user space (CPL " cpl[c] ")") ": at " r (cpl[c] == "0" ? frames[c] : "")
 			}
 		}'
 }
