@@ -88,6 +88,7 @@ cpu_summary() {
 	sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r$//' "$1" | awk -v syms="$syms" '
 		BEGIN { while ((getline l < syms) > 0) { split(l, f, " "); n++; addr[n] = f[1]; name[n] = f[3] (f[4] != "" ? " " f[4] : ""); if (f[3] == "_etext") etext = f[1] } }
 		function sym(a,   lo, hi, mid) {	# fixed-width lower-case hex: string order is numeric order
+			if (a >= "ffffffffc0000000") return "module@" a
 			if (a < addr[1] || a > addr[n]) return ""
 			lo = 1; hi = n
 			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (addr[mid] <= a) lo = mid; else hi = mid - 1 }
@@ -101,7 +102,7 @@ cpu_summary() {
 				w = tolower(substr($i, 3))
 				# Kernel text before _etext (init code is gone), or a module
 				if (w !~ /^ffffffff[8c]/ || (etext != "" && w >= etext && w < "ffffffffc0000000")) continue
-				s = w >= "ffffffffc0000000" ? "module@" w : sym(w)
+				s = sym(w)
 				if (s == "" || seen[cur, s]++ || nf[cur] >= 10) continue
 				nf[cur]++; frames[cur] = frames[cur] " < " s
 			}
@@ -110,8 +111,7 @@ cpu_summary() {
 			split(substr(cpus, 2), list, " ")
 			for (k = 1; k in list; k++) {
 				c = list[k]
-				r = rip[c] >= "ffffffffc0000000" ? "module@" rip[c] : sym(rip[c])
-				print "run-in-guest: cpu " c (cpl[c] == "0" ? " in the kernel" : " in user space (CPL " cpl[c] ")") ": at " r (cpl[c] == "0" ? frames[c] : "")
+				print "run-in-guest: cpu " c (cpl[c] == "0" ? " in the kernel" : " in user space (CPL " cpl[c] ")") ": at " sym(rip[c]) (cpl[c] == "0" ? frames[c] : "")
 			}
 		}'
 }
